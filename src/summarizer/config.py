@@ -1,0 +1,186 @@
+"""Typed view of ``params.yaml`` and every path the pipeline reads or writes.
+
+Each DVC stage reads its own section through :func:`load_params`. Models forbid unknown keys, so a
+typo in ``params.yaml`` stops the stage with a message naming the key instead of being silently
+ignored and leaving the run unreproducible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from summarizer.errors import ConfigError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------- data
+class SplitFiles(Section):
+    """Where one split lives inside the dataset directory.
+
+    ``parallel_text`` uses ``document`` and ``summary`` (several summary files mean several
+    references, line-aligned); ``jsonl`` and ``csv`` use ``file``.
+    """
+
+    file: str | None = None
+    document: str | None = None
+    summary: str | list[str] | None = None
+
+
+class Fields(Section):
+    """Column or key names in JSON Lines and CSV files."""
+
+    id: str | None = None
+    document: str = "document"
+    summary: str = "summary"
+
+
+class DatasetSpec(Section):
+    name: str
+    path: Path
+    format: Literal["parallel_text", "jsonl", "csv"]
+    splits: dict[Literal["train", "validation", "test"], SplitFiles]
+    fields: Fields = Fields()
+    encoding: str = "utf-8"
+
+    @model_validator(mode="after")
+    def _splits_match_format(self) -> DatasetSpec:
+        if "train" not in self.splits or "test" not in self.splits:
+            raise ValueError("splits must name at least 'train' and 'test'")
+        for split, files in self.splits.items():
+            if self.format == "parallel_text":
+                if not files.document or not files.summary:
+                    raise ValueError(
+                        f"split '{split}': format parallel_text needs "
+                        "'document' and 'summary' files"
+                    )
+            elif not files.file:
+                raise ValueError(f"split '{split}': format {self.format} needs 'file'")
+        return self
+
+
+class IngestParams(Section):
+    validation_size: float = Field(0.05, gt=0, lt=1)
+    seed: int = 42
+    drop_duplicates: bool = True
+    drop_test_overlap: bool = True
+
+
+class LengthBounds(Section):
+    min: int = Field(1, ge=0)
+    max: int = Field(..., gt=0)
+
+
+class ValidateParams(Section):
+    length_unit: Literal["tokens", "characters"] = "tokens"
+    document_length: LengthBounds = LengthBounds(min=3, max=2000)
+    summary_length: LengthBounds = LengthBounds(min=1, max=200)
+    # Share of rows whose summary must be shorter than the document (headlines sometimes are not).
+    summary_shorter_mostly: float = Field(0.9, ge=0, le=1)
+    # Share of rows that must respect the length bounds.
+    length_mostly: float = Field(1.0, ge=0, le=1)
+    max_failed_examples: int = Field(5, ge=1)
+
+
+class TokenizeParams(Section):
+    lang: str = "en"
+    lowercase: bool = True
+    mask_digits: bool = False
+    max_source_len: int = Field(100, gt=0)
+    max_target_len: int = Field(30, gt=0)
+    batch_size: int = Field(1000, gt=0)
+    n_process: int = Field(1, ge=1)
+
+
+class VocabParams(Section):
+    min_freq: int = Field(2, ge=1)
+    max_size: int = Field(30000, gt=4)
+    shared: bool = False
+    pad_token: str = "<pad>"
+    unk_token: str = "<unk>"
+    bos_token: str = "<s>"
+    eos_token: str = "</s>"
+
+    @model_validator(mode="after")
+    def _specials_distinct(self) -> VocabParams:
+        specials = [self.pad_token, self.unk_token, self.bos_token, self.eos_token]
+        if len(set(specials)) != len(specials):
+            raise ValueError("special tokens must be distinct")
+        return self
+
+
+class Params(BaseModel):
+    """The whole of ``params.yaml``. Later stages add their sections here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    dataset: DatasetSpec
+    ingest: IngestParams = IngestParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    tokenize: TokenizeParams = TokenizeParams()
+    vocab: VocabParams = VocabParams()
+
+
+def _format_validation_error(error: ValidationError, source: Path) -> str:
+    lines = [f"{source}: invalid parameters"]
+    for issue in error.errors():
+        key = ".".join(str(part) for part in issue["loc"])
+        message = "unknown key" if issue["type"] == "extra_forbidden" else issue["msg"]
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: parameter file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, path)) from None
+
+
+# -------------------------------------------------------------------------------------- paths
+class Paths:
+    """Every file the stages exchange. Stages talk to each other only through these."""
+
+    interim = Path("data/interim")
+    processed = Path("data/processed")
+    vocab_dir = Path("data/vocab")
+    reports = Path("reports")
+    models = Path("models")
+
+    ingest_report = reports / "ingest.json"
+    validation_dir = reports / "validation"
+    validation_summary = validation_dir / "summary.json"
+    validation_docs = validation_dir / "data_docs"
+    vocab_metrics = reports / "vocab.json"
+
+    @classmethod
+    def interim_split(cls, split: str) -> Path:
+        return cls.interim / f"{split}.parquet"
+
+    @classmethod
+    def processed_split(cls, split: str) -> Path:
+        return cls.processed / f"{split}.parquet"
+
+    @classmethod
+    def vocab_file(cls, side: Literal["source", "target"]) -> Path:
+        return cls.vocab_dir / f"{side}.json"
+
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")

@@ -1,0 +1,116 @@
+"""Text to tokens and back: the one place where that happens.
+
+Training, evaluation and serving all call :class:`TextProcessor` built from the same settings (the
+``tokenize`` section of ``params.yaml``, stored beside every model), so what is served is exactly
+what was trained and scored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import spacy
+from spacy.language import Language
+from tqdm.auto import tqdm
+
+from summarizer.config import SPLITS, Paths, TokenizeParams
+from summarizer.errors import DataError
+from summarizer.io import atomic_path
+
+_DIGIT = re.compile(r"\d")
+# Detokenization rules for PTB-style text: no space before closing punctuation and clitics.
+_NO_SPACE_BEFORE = re.compile(r" (?=[.,!?;:%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
+_NO_SPACE_AFTER = re.compile(r"(?<=[(\[{$]) ")
+
+
+class TextProcessor:
+    """spaCy's rule-based tokenizer (``spacy.blank``: no model download) plus normalisation."""
+
+    def __init__(self, settings: TokenizeParams) -> None:
+        self.settings = settings
+
+    @cached_property
+    def nlp(self) -> Language:
+        return spacy.blank(self.settings.lang)
+
+    def _normalise(self, token: str) -> str:
+        if self.settings.lowercase:
+            token = token.lower()
+        if self.settings.mask_digits:
+            token = _DIGIT.sub("#", token)
+        return token
+
+    def tokenize(
+        self,
+        texts: Iterable[str],
+        max_len: int | None = None,
+        *,
+        total: int | None = None,
+        progress: str | None = None,
+    ) -> list[list[str]]:
+        """Tokenize many texts with ``nlp.pipe``, batched and optionally multi-process.
+
+        Whitespace tokens (newlines, runs of spaces) are dropped: they carry no content and would
+        waste positions in the model's fixed-length window.
+        """
+        docs = self.nlp.pipe(
+            texts, batch_size=self.settings.batch_size, n_process=self.settings.n_process
+        )
+        if progress is not None:
+            # disable=None: a bar on a terminal, silence in logs and CI.
+            docs = tqdm(docs, total=total, desc=progress, unit="doc", mininterval=1.0, disable=None)
+        sequences = []
+        for doc in docs:
+            tokens = [self._normalise(token.text) for token in doc if not token.is_space]
+            sequences.append(tokens[:max_len] if max_len is not None else tokens)
+        return sequences
+
+    def tokenize_source(self, texts: Sequence[str], progress: str | None = None) -> list[list[str]]:
+        return self.tokenize(
+            texts, self.settings.max_source_len, total=len(texts), progress=progress
+        )
+
+    def tokenize_target(self, texts: Sequence[str], progress: str | None = None) -> list[list[str]]:
+        return self.tokenize(
+            texts, self.settings.max_target_len, total=len(texts), progress=progress
+        )
+
+
+def detokenize(tokens: Sequence[str]) -> str:
+    """Join tokens into readable text; inverse enough of the tokenizer for reading and ROUGE."""
+    text = " ".join(tokens)
+    text = _NO_SPACE_BEFORE.sub("", text)
+    return _NO_SPACE_AFTER.sub("", text)
+
+
+def run_tokenize(
+    settings: TokenizeParams, interim_dir: Path = Paths.interim, out_dir: Path = Paths.processed
+) -> dict[str, int]:
+    """Stage ``tokenize``: token sequences per split, truncated to the model's window."""
+    processor = TextProcessor(settings)
+    tables = {}
+    for split in SPLITS:
+        path = interim_dir / f"{split}.parquet"
+        if not path.is_file():
+            raise DataError(f"{path}: not found; run the ingest stage first")
+        table = pd.read_parquet(path, columns=["id", "document", "summary"])
+        tables[split] = pd.DataFrame(
+            {
+                "id": table["id"],
+                "source": processor.tokenize_source(
+                    table["document"].tolist(), progress=f"tokenize {split} documents"
+                ),
+                "target": processor.tokenize_target(
+                    table["summary"].tolist(), progress=f"tokenize {split} summaries"
+                ),
+            }
+        )
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        for split, table in tables.items():
+            table.to_parquet(tmp / f"{split}.parquet", index=False)
+    return {split: len(table) for split, table in tables.items()}

@@ -1,0 +1,135 @@
+"""Vocabulary: tokens to ids and back, built from the training split only."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+
+import pandas as pd
+
+from summarizer.config import Paths, VocabParams
+from summarizer.errors import DataError
+from summarizer.io import atomic_path, write_json
+
+# Fixed ids let the model config hard-wire padding and start/end without looking tokens up.
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+
+@dataclass
+class Vocab:
+    itos: list[str]
+    counts: list[int]
+    stoi: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.itos) != len(self.counts):
+            raise ValueError("itos and counts must have the same length")
+        self.stoi = {token: index for index, token in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("vocabulary tokens must be unique")
+
+    @classmethod
+    def build(cls, sequences: Iterable[Sequence[str]], params: VocabParams) -> Vocab:
+        """Most frequent tokens first (ties broken alphabetically, so the result is
+        deterministic), keeping those seen at least ``min_freq`` times, up to ``max_size``
+        including the four special tokens."""
+        counter: Counter[str] = Counter()
+        for tokens in sequences:
+            counter.update(tokens)
+        specials = [params.pad_token, params.unk_token, params.bos_token, params.eos_token]
+        for token in specials:
+            counter.pop(token, None)
+        ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+        kept = [(tok, n) for tok, n in ranked if n >= params.min_freq][: params.max_size - 4]
+        return cls(
+            itos=specials + [tok for tok, _ in kept],
+            counts=[0] * len(specials) + [n for _, n in kept],
+        )
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    @property
+    def unk_token(self) -> str:
+        return self.itos[UNK_ID]
+
+    def encode(
+        self, tokens: Sequence[str], add_bos: bool = False, add_eos: bool = False
+    ) -> list[int]:
+        ids = [self.stoi.get(token, UNK_ID) for token in tokens]
+        if add_bos:
+            ids.insert(0, BOS_ID)
+        if add_eos:
+            ids.append(EOS_ID)
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Ids to tokens, stopping at end-of-sequence and dropping padding and start tokens."""
+        tokens = []
+        for index in ids:
+            if index == EOS_ID:
+                break
+            if index in (PAD_ID, BOS_ID):
+                continue
+            tokens.append(self.itos[index])
+        return tokens
+
+    def oov_rate(self, sequences: Iterable[Sequence[str]]) -> float:
+        total = unknown = 0
+        for tokens in sequences:
+            total += len(tokens)
+            unknown += sum(token not in self.stoi for token in tokens)
+        return unknown / total if total else 0.0
+
+    def save(self, path: Path | str) -> None:
+        payload = {"tokens": self.itos, "counts": self.counts}
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | str) -> Vocab:
+        path = Path(path)
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            return cls(itos=list(payload["tokens"]), counts=list(payload["counts"]))
+        except FileNotFoundError:
+            raise DataError(f"{path}: vocabulary file not found") from None
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{path}: not a valid vocabulary file ({exc})") from None
+
+
+def run_build_vocab(
+    params: VocabParams, processed_dir: Path = Paths.processed, out_dir: Path = Paths.vocab_dir
+) -> dict:
+    """Stage ``vocab``: vocabularies from the training split, coverage on the validation split."""
+    splits = {}
+    for split in ("train", "validation"):
+        path = processed_dir / f"{split}.parquet"
+        if not path.is_file():
+            raise DataError(f"{path}: not found; run the tokenize stage first")
+        splits[split] = pd.read_parquet(path, columns=["source", "target"])
+    train, validation = splits["train"], splits["validation"]
+    if params.shared:
+        shared = Vocab.build(chain(train["source"], train["target"]), params)
+        vocabs = {"source": shared, "target": shared}
+    else:
+        vocabs = {side: Vocab.build(train[side], params) for side in ("source", "target")}
+    metrics = {
+        side: {
+            "size": len(vocab),
+            "validation_oov_rate": round(vocab.oov_rate(validation[side]), 6),
+            "train_oov_rate": round(vocab.oov_rate(train[side]), 6),
+        }
+        for side, vocab in vocabs.items()
+    }
+    metrics["shared"] = params.shared
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        for side, vocab in vocabs.items():
+            vocab.save(tmp / f"{side}.json")
+    write_json(Paths.vocab_metrics, metrics)
+    return metrics

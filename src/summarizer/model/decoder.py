@@ -1,0 +1,177 @@
+"""Attention decoder with a one-call fast path for teacher forcing.
+
+Per step ``t`` (Luong et al. 2015, "global attention"), for dot / general / concat:
+
+    h_t   = RNN([emb(y_{t-1}); h~_{t-1} if input feeding], h_{t-1})
+    c_t   = attention(query=h_t, memory)
+    h~_t  = tanh(W_c [c_t; h_t])                    # the "attentional vector"
+    logits = W_out h~_t                             # (through a pre-output layer when tied)
+
+Because the query ``h_t`` is the RNN's *output*, when the RNN inputs do not depend on earlier
+outputs (teacher forcing ratio 1, no input feeding) the RNN runs over the whole target in one call
+and attention, ``W_c`` and ``W_out`` are batched over all steps: no Python loop over time.
+
+``bahdanau`` keeps Bahdanau et al.'s wiring instead: the query is the *previous* top-layer state
+``h_{t-1}`` and the context is fed into the RNN input, ``h_t = RNN([emb; c_t], h_{t-1})``; the
+output head is the same ``tanh(W_c [c_t; h_t])``. Step ``t``'s RNN input then depends on step
+``t-1``'s output, so Bahdanau always takes the stepwise path (documented, not a silent fallback:
+see :meth:`Decoder.can_run_parallel`). Use ``concat`` for the same additive score on the fast path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from summarizer.model.attention import make_attention
+from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.encoder import EncoderMemory
+
+
+@dataclass
+class DecoderState:
+    """Recurrent state for ``B`` rows: ``h`` ``[L, B, H]``, ``c`` (LSTM only) and the previous
+    attentional vector ``input_feed`` ``[B, H]`` (only with input feeding)."""
+
+    h: Tensor
+    c: Tensor | None = None
+    input_feed: Tensor | None = None
+
+    def index_select(self, index: Tensor) -> DecoderState:
+        """Rows ``index``: reorders beams and drops finished examples in one gather."""
+        return DecoderState(
+            self.h.index_select(1, index),
+            None if self.c is None else self.c.index_select(1, index),
+            None if self.input_feed is None else self.input_feed.index_select(0, index),
+        )
+
+    def rnn_state(self) -> Tensor | tuple[Tensor, Tensor]:
+        return self.h if self.c is None else (self.h, self.c)
+
+
+class Decoder(nn.Module):
+    def __init__(self, config: Seq2SeqConfig, embedding: nn.Embedding) -> None:
+        super().__init__()
+        self.config = config
+        hidden = config.hidden_dim
+        self.bahdanau = config.attention == "bahdanau"
+        self.embedding = embedding
+        self.dropout = nn.Dropout(config.dropout)
+        input_dim = config.emb_dim
+        input_dim += hidden if config.input_feeding else 0
+        input_dim += hidden if self.bahdanau else 0  # the context vector
+        rnn_cls = nn.LSTM if config.rnn_type == "lstm" else nn.GRU
+        self.rnn = rnn_cls(
+            input_dim,
+            hidden,
+            num_layers=config.dec_layers,
+            batch_first=True,
+            dropout=config.dropout if config.dec_layers > 1 else 0.0,
+        )
+        self.attention = make_attention(config.attention, hidden, hidden)
+        self.combine = nn.Linear(2 * hidden, hidden, bias=False)
+        # Tying reuses the [V, emb_dim] embedding as the output matrix, so the vector it multiplies
+        # must have emb_dim features: a linear pre-output layer bridges hidden_dim -> emb_dim.
+        out_dim = hidden
+        self.pre_output: nn.Linear | None = None
+        if config.tie_embeddings and hidden != config.emb_dim:
+            self.pre_output = nn.Linear(hidden, config.emb_dim, bias=False)
+            out_dim = config.emb_dim
+        self.output = nn.Linear(out_dim, config.tgt_vocab_size)
+        if config.tie_embeddings:
+            self.output.weight = embedding.weight
+
+    def can_run_parallel(self, teacher_forcing_ratio: float) -> bool:
+        """Whether the fast path gives exactly the stepwise result."""
+        return (
+            teacher_forcing_ratio >= 1.0 and not self.config.input_feeding and not self.bahdanau
+        )
+
+    def init_state(self, h0: Tensor, c0: Tensor | None) -> DecoderState:
+        feed = None
+        if self.config.input_feeding:
+            feed = h0.new_zeros(h0.size(1), self.config.hidden_dim)
+        return DecoderState(h0, c0, feed)
+
+    def project(self, attn_vec: Tensor) -> Tensor:
+        """Attentional vectors ``[..., H]`` -> logits ``[..., V]`` (one matmul for all steps)."""
+        x = self.dropout(attn_vec)
+        if self.pre_output is not None:
+            x = self.pre_output(x)
+        return self.output(x)
+
+    def forward_parallel(
+        self, tgt_in: Tensor, state: DecoderState, mem: EncoderMemory
+    ) -> tuple[Tensor, Tensor]:
+        """Teacher-forced fast path: ``tgt_in [B, T]`` -> ``(logits [B, T, V], attn [B, T, S])``.
+
+        Padding after a target's end needs no packing here: the RNN is causal, so padded inputs
+        only change outputs at padded positions, which the loss ignores.
+        """
+        x = self.dropout(self.embedding(tgt_in))
+        out, _ = self.rnn(x, state.rnn_state())
+        context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
+        attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
+        return self.project(attn_vec), weights
+
+    def step(
+        self, tokens: Tensor, state: DecoderState, mem: EncoderMemory
+    ) -> tuple[Tensor, Tensor, DecoderState]:
+        """One step for ``tokens [B]``: ``(attentional vector [B, H], attn [B, S], new state)``."""
+        return self._step(self.dropout(self.embedding(tokens)), state, mem)
+
+    def _step(
+        self, emb: Tensor, state: DecoderState, mem: EncoderMemory
+    ) -> tuple[Tensor, Tensor, DecoderState]:
+        inputs = [emb]
+        if state.input_feed is not None:
+            inputs.append(state.input_feed)
+        if self.bahdanau:
+            # Query = top layer's state *before* this step (Bahdanau et al. 2015).
+            context, weights = self.attention(state.h[-1], mem.memory, mem.keys, mem.mask)
+            inputs.append(context)
+        out, new = self.rnn(torch.cat(inputs, dim=-1).unsqueeze(1), state.rnn_state())
+        out = out.squeeze(1)
+        if not self.bahdanau:
+            context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
+        attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
+        h, c = new if isinstance(new, tuple) else (new, None)
+        feed = attn_vec if self.config.input_feeding else None
+        return attn_vec, weights, DecoderState(h, c, feed)
+
+    def forward_stepwise(
+        self,
+        tgt_in: Tensor,
+        state: DecoderState,
+        mem: EncoderMemory,
+        teacher_forcing_ratio: float = 1.0,
+    ) -> tuple[Tensor, Tensor]:
+        """Step-by-step decoding with teacher forcing ratio (one coin per step for the batch, as
+        in the classic tutorials; the coins come from torch's RNG so a seed reproduces them)."""
+        steps = tgt_in.size(1)
+        gold = self.dropout(self.embedding(tgt_in))  # one lookup for all gold inputs
+        sampled = teacher_forcing_ratio < 1.0
+        use_gold = (torch.rand(steps) < teacher_forcing_ratio).tolist() if sampled else None
+        attn_vecs, weights, logits = [], [], []
+        prev_pred: Tensor | None = None
+        for t in range(steps):
+            if t == 0 or use_gold is None or use_gold[t] or prev_pred is None:
+                emb = gold[:, t]
+            else:
+                emb = self.dropout(self.embedding(prev_pred))
+            attn_vec, w, state = self._step(emb, state, mem)
+            weights.append(w)
+            if sampled:
+                # Logits are needed now to pick the next input; the argmax is not differentiated.
+                step_logits = self.project(attn_vec)
+                logits.append(step_logits)
+                prev_pred = step_logits.detach().argmax(-1)
+            else:
+                attn_vecs.append(attn_vec)
+        if sampled:
+            all_logits = torch.stack(logits, dim=1)
+        else:
+            all_logits = self.project(torch.stack(attn_vecs, dim=1))
+        return all_logits, torch.stack(weights, dim=1)

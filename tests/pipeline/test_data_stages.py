@@ -1,0 +1,93 @@
+"""The data half of the pipeline through a real ``dvc repro`` on a small real Gigaword slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import write_gigaword_slice
+from tests.pipeline.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+DATA_STAGES = ("ingest", "validate", "tokenize", "vocab")
+
+
+def _ran(output: str, stage: str) -> bool:
+    return f"Running stage '{stage}'" in output
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, datasets_dir: Path) -> Workspace:
+    raw = write_gigaword_slice(tmp_path / "raw" / "gigaword", train_pairs=400, test_pairs=60)
+    return Workspace.create(
+        tmp_path / "repo",
+        params={"dataset": {"path": str(raw)}, "ingest": {"validation_size": 0.1}},
+    )
+
+
+def test_data_stages_run_once_and_rerun_only_what_changed(workspace: Workspace) -> None:
+    first = workspace.dvc("repro", "vocab")
+    assert first.returncode == 0, first.stdout + first.stderr
+    for stage in DATA_STAGES:
+        assert _ran(first.stdout, stage), stage
+
+    root = workspace.root
+    splits = {s: pd.read_parquet(root / "data/interim" / f"{s}.parquet") for s in ("train", "test")}
+    assert len(splits["test"]) == 60
+    validation = pd.read_parquet(root / "data/interim/validation.parquet")
+    assert len(splits["train"]) + len(validation) == 400
+    processed = pd.read_parquet(root / "data/processed/train.parquet")
+    assert list(processed.columns) == ["id", "source", "target"]
+    max_source = workspace.params["tokenize"]["max_source_len"]
+    assert processed["source"].map(len).max() <= max_source
+    assert (root / "data/vocab/source.json").is_file()
+    vocab_metrics = json.loads((root / "reports/vocab.json").read_text())
+    assert 0 < vocab_metrics["target"]["validation_oov_rate"] < 1
+    summary = json.loads((root / "reports/validation/summary.json").read_text())
+    assert summary["success"] is True
+    assert list((root / "reports/validation/data_docs").rglob("index.html"))
+
+    second = workspace.dvc("repro", "vocab")
+    assert second.returncode == 0, second.stderr
+    assert not any(_ran(second.stdout, stage) for stage in DATA_STAGES), second.stdout
+
+    workspace.update_params({"validate": {"summary_shorter_mostly": 0.8}})
+    third = workspace.dvc("repro", "vocab")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert _ran(third.stdout, "validate")
+    assert not _ran(third.stdout, "ingest")
+    # The validation summary does not change when every expectation still passes, so nothing
+    # downstream of it re-runs.
+    assert not _ran(third.stdout, "tokenize"), third.stdout
+
+
+def test_planted_defect_stops_pipeline_at_validate(workspace: Workspace) -> None:
+    raw = Path(workspace.params["dataset"]["path"])
+    titles = (raw / "train.title.txt").read_text(encoding="utf-8").split("\n")
+    titles[3] = "   "  # a blank summary
+    titles[7] = "headline with a \x07 bell"
+    (raw / "train.title.txt").write_text("\n".join(titles), encoding="utf-8")
+
+    result = workspace.dvc("repro", "vocab")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "expect_column_values_to_not_match_regex" in output or "control" in output, output
+    assert "summary" in output
+    assert not _ran(result.stdout, "tokenize")
+    assert not (workspace.root / "data/processed").exists()
+    # Earlier good outputs stay, and the failure report is there to read.
+    assert (workspace.root / "data/interim/train.parquet").is_file()
+    summary = json.loads((workspace.root / "reports/validation/summary.json").read_text())
+    assert summary["success"] is False
+
+
+def test_bad_params_key_is_named(workspace: Workspace) -> None:
+    workspace.update_params({"tokenize": {"lowercse": True}})
+    result = workspace.run("summarizer", "tokenize")
+    assert result.returncode == 1
+    assert "tokenize.lowercse: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,86 @@
+"""A throw-away copy of the project in which a test runs the real ``dvc repro``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+COPIED = ["dvc.yaml", "params.yaml", "pyproject.toml", "src", ".dvc/config", ".dvcignore"]
+
+
+def _merge(base: dict, overrides: Mapping[str, Any]) -> dict:
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, root: Path, params: Mapping[str, Any] | None = None) -> Workspace:
+        root.mkdir(parents=True, exist_ok=True)
+        for name in COPIED:
+            source = REPO_ROOT / name
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            elif source.exists():
+                shutil.copy2(source, target)
+        workspace = cls(root)
+        workspace.git("init", "-q", "-b", "main")
+        workspace.git("config", "user.email", "tests@example.com")
+        workspace.git("config", "user.name", "tests")
+        if params:
+            workspace.update_params(params)
+        workspace.git("add", "-A")
+        workspace.git("commit", "-q", "-m", "workspace")
+        return workspace
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        ).stdout
+
+    @property
+    def params(self) -> dict:
+        return yaml.safe_load((self.root / "params.yaml").read_text(encoding="utf-8"))
+
+    def update_params(self, overrides: Mapping[str, Any]) -> None:
+        params = _merge(self.params, overrides)
+        (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900):
+        """Run a command in the workspace with the project's virtualenv first on PATH."""
+        bin_dir = str(Path(sys.executable).parent)
+        full_env = {
+            **os.environ,
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        return subprocess.run(
+            list(args),
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def dvc(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+        return self.run(str(Path(sys.executable).parent / "dvc"), *args, **kwargs)
