@@ -110,5 +110,19 @@ def vocab(params_file: ParamsOption = PARAMS_FILE) -> None:
         )
 
 
+@app.command()
+@_user_errors
+def train(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Train the seq2seq model (resumes an interrupted run), tracked in MLflow."""
+    from summarizer.training import TrainingInterrupted, run_train
+
+    params = load_params(params_file)
+    try:
+        run_train(params)
+    except TrainingInterrupted as exc:
+        err_console.print(f"[bold yellow]stopped:[/] {exc}")
+        raise typer.Exit(code=128 + exc.signum) from None
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())

@@ -117,6 +117,56 @@ class VocabParams(Section):
         return self
 
 
+class ModelParams(Section):
+    """Architecture; see :class:`summarizer.model.Seq2SeqConfig` for what each knob does."""
+
+    rnn_type: Literal["lstm", "gru"] = "lstm"
+    emb_dim: int = Field(256, gt=0)
+    hidden_dim: int = Field(512, gt=0)
+    enc_layers: int = Field(2, ge=1)
+    dec_layers: int = Field(2, ge=1)
+    bidirectional: bool = True
+    dropout: float = Field(0.3, ge=0, lt=1)
+    attention: Literal["dot", "general", "concat", "bahdanau"] = "general"
+    input_feeding: bool = False
+    tie_embeddings: bool = False
+    share_src_tgt_embeddings: bool = False
+
+
+class TrainParams(Section):
+    seed: int = 42
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    # auto: bf16 autocast on CUDA GPUs that support it, fp16 + gradient scaler on older ones,
+    # fp32 elsewhere (this CPU has no bf16 speed-up).
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    threads: int = Field(0, ge=0)  # 0: torch's default (one per physical core)
+    max_epochs: int = Field(10, ge=1)
+    max_train_examples: int | None = Field(None, ge=1)  # a quick look at a subset
+    batch_tokens: int = Field(4000, gt=0)  # padded source + target tokens per batch
+    max_batch_size: int = Field(256, gt=0)
+    grad_accum_steps: int = Field(1, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    clip_grad_norm: float = Field(1.0, gt=0)
+    scheduler: Literal["warmup_decay", "plateau", "constant"] = "warmup_decay"
+    warmup_steps: int = Field(200, ge=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)  # cosine decay floor, as a share of lr
+    plateau_factor: float = Field(0.5, gt=0, lt=1)
+    plateau_patience: int = Field(1, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    teacher_forcing: float = Field(1.0, ge=0, le=1)
+    teacher_forcing_min: float = Field(1.0, ge=0, le=1)  # reached linearly at the last epoch
+    early_stopping_patience: int = Field(3, ge=1)
+    checkpoint_every_steps: int = Field(500, ge=0)  # 0: only at the end of an epoch
+
+
+class TrackingParams(Section):
+    experiment: str = "summarizer"
+    # null: $MLFLOW_TRACKING_URI if set, else an SQLite database in the repository root.
+    uri: str | None = None
+    log_system_metrics: bool = True
+
+
 class Params(BaseModel):
     """The whole of ``params.yaml``. Later stages add their sections here."""
 
@@ -127,6 +177,23 @@ class Params(BaseModel):
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     tokenize: TokenizeParams = TokenizeParams()
     vocab: VocabParams = VocabParams()
+    model: ModelParams = ModelParams()
+    train: TrainParams = TrainParams()
+    tracking: TrackingParams = TrackingParams()
+
+    def to_flat_dict(self) -> dict[str, object]:
+        """``section.key`` -> value, for MLflow's flat parameter list."""
+        flat: dict[str, object] = {}
+
+        def walk(prefix: str, value: object) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    walk(f"{prefix}.{key}" if prefix else str(key), item)
+            else:
+                flat[prefix] = value
+
+        walk("", self.model_dump(mode="json", by_alias=True))
+        return flat
 
 
 def _format_validation_error(error: ValidationError, source: Path) -> str:
@@ -169,6 +236,14 @@ class Paths:
     validation_summary = validation_dir / "summary.json"
     validation_docs = validation_dir / "data_docs"
     vocab_metrics = reports / "vocab.json"
+
+    checkpoints = models / "checkpoints"
+    last_checkpoint = checkpoints / "last.pt"
+    best_checkpoint = checkpoints / "best.pt"
+    model_dir = models / "summarizer"  # self-describing: weights, config, vocab, tokenizer
+    train_run = models / "mlflow_run.json"
+    train_history = reports / "train_history.csv"
+    train_metrics = reports / "train_metrics.json"
 
     @classmethod
     def interim_split(cls, split: str) -> Path:

@@ -177,11 +177,12 @@ def _make_scorer(options: ScoringOptions) -> rouge_scorer.RougeScorer:
 def join_sentences(sentences: Iterable[str]) -> str:
     """Join the sentences of one summary with newlines, the separator ROUGE-Lsum expects.
 
-    Newlines inside a sentence are turned into spaces and empty sentences are dropped, so the
-    result has exactly one line per sentence.
+    An item that itself holds newlines is taken as several sentences (some corpora store a
+    whole summary as one newline-separated string in a list), other whitespace is normalised to
+    single spaces and empty sentences are dropped, so the result has one line per sentence.
     """
-    cleaned = (" ".join(s.split()) for s in sentences)
-    return "\n".join(s for s in cleaned if s)
+    lines = (" ".join(line.split()) for s in sentences for line in s.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def truncate_bytes(text: str, limit: int) -> str:
@@ -349,7 +350,8 @@ def lead_words(document: str, n: int) -> str:
 # Tokens that end in a period but rarely end a sentence. Kept short on purpose: this is a
 # baseline splitter, not a sentence segmenter.
 _ABBREVIATIONS = frozenset(
-    "mr. mrs. ms. dr. prof. st. jr. sr. gen. sen. rep. gov. lt. col. sgt. capt. vs. no. fig.".split()
+    {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "gen.", "sen.", "rep.", "gov."}
+    | {"lt.", "col.", "sgt.", "capt.", "vs.", "no.", "fig."}
 )
 # Tokens that close a sentence after its final punctuation: quotes and brackets, raw or in the
 # PTB-escaped form of the tokenized datasets ('' and -rrb-).
@@ -508,9 +510,8 @@ def _json_value_to_texts(value: Any, where: str, field_name: str) -> str | list[
         return value
     if _is_str_list(value):
         return join_sentences(value)
-    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
-        if all(_is_str_list(v) for v in value):
-            return [join_sentences(v) for v in value]
+    if isinstance(value, list) and value and all(_is_str_list(v) for v in value):
+        return [join_sentences(v) for v in value]
     raise DataError(
         f"{where}: field '{field_name}' must be a string, a list of sentence strings, or a list "
         f"of sentence lists (several references), got {type(value).__name__}"

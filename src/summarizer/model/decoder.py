@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from summarizer.model.attention import make_attention
 from summarizer.model.config import Seq2SeqConfig
 from summarizer.model.encoder import EncoderMemory
+from summarizer.model.rnn import make_rnn, run_rnn
 
 
 @dataclass
@@ -62,14 +63,7 @@ class Decoder(nn.Module):
         input_dim = config.emb_dim
         input_dim += hidden if config.input_feeding else 0
         input_dim += hidden if self.bahdanau else 0  # the context vector
-        rnn_cls = nn.LSTM if config.rnn_type == "lstm" else nn.GRU
-        self.rnn = rnn_cls(
-            input_dim,
-            hidden,
-            num_layers=config.dec_layers,
-            batch_first=True,
-            dropout=config.dropout if config.dec_layers > 1 else 0.0,
-        )
+        self.rnn = make_rnn(config.rnn_type, input_dim, hidden, config.dec_layers, config.dropout)
         self.attention = make_attention(config.attention, hidden, hidden)
         self.combine = nn.Linear(2 * hidden, hidden, bias=False)
         # Tying reuses the [V, emb_dim] embedding as the output matrix, so the vector it multiplies
@@ -111,7 +105,7 @@ class Decoder(nn.Module):
         only change outputs at padded positions, which the loss ignores.
         """
         x = self.dropout(self.embedding(tgt_in))
-        out, _ = self.rnn(x, state.rnn_state())
+        out, _ = run_rnn(self.rnn, x, state.rnn_state())
         context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
         attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
         return self.project(attn_vec), weights
@@ -132,7 +126,7 @@ class Decoder(nn.Module):
             # Query = top layer's state *before* this step (Bahdanau et al. 2015).
             context, weights = self.attention(state.h[-1], mem.memory, mem.keys, mem.mask)
             inputs.append(context)
-        out, new = self.rnn(torch.cat(inputs, dim=-1).unsqueeze(1), state.rnn_state())
+        out, new = run_rnn(self.rnn, torch.cat(inputs, dim=-1).unsqueeze(1), state.rnn_state())
         out = out.squeeze(1)
         if not self.bahdanau:
             context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.rnn import make_rnn, run_rnn
 
 
 @dataclass
@@ -58,15 +59,9 @@ class Encoder(nn.Module):
         self.config = config
         self.embedding = embedding
         self.dropout = nn.Dropout(config.dropout)
-        rnn_cls = nn.LSTM if config.rnn_type == "lstm" else nn.GRU
-        self.rnn = rnn_cls(
-            config.emb_dim,
-            config.enc_hidden_per_direction,
-            num_layers=config.enc_layers,
-            batch_first=True,
-            # nn.LSTM applies dropout between layers only; with one layer it would just warn.
-            dropout=config.dropout if config.enc_layers > 1 else 0.0,
-            bidirectional=config.bidirectional,
+        self.rnn = make_rnn(
+            config.rnn_type, config.emb_dim, config.enc_hidden_per_direction, config.enc_layers,
+            config.dropout, config.bidirectional,
         )
         # One linear map from all encoder layers' final states to all decoder layers' initial
         # states: works for any pair of layer counts and lets each decoder layer pick what it needs.
@@ -82,7 +77,7 @@ class Encoder(nn.Module):
         # Packing skips padded positions entirely, so a padded example's final state is exactly
         # the one it would have alone (enforce_sorted=False: no need to sort the batch).
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
+        out, state = run_rnn(self.rnn, packed)
         memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         if isinstance(state, tuple):
             h_n, c_n = state

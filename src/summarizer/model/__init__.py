@@ -1,0 +1,51 @@
+"""Pure-torch seq2seq summarization model: no file, network or MLflow I/O in this package.
+
+``Seq2Seq(Seq2SeqConfig(...))`` is the model the trainer optimises; ``greedy_search`` and
+``beam_search`` decode batches with it; ``ReferenceSeq2Seq`` is the benchmark's tutorial baseline.
+"""
+
+from summarizer.model.attention import (
+    AdditiveAttention,
+    Attention,
+    DotAttention,
+    GeneralAttention,
+    make_attention,
+    masked_softmax,
+)
+from summarizer.model.config import ATTENTION_TYPES, RNN_TYPES, Seq2SeqConfig
+from summarizer.model.decoder import Decoder, DecoderState
+from summarizer.model.encoder import Encoder, EncoderMemory
+from summarizer.model.reference import ReferenceSeq2Seq
+from summarizer.model.search import (
+    LENGTH_PENALTIES,
+    Hypothesis,
+    beam_search,
+    greedy_search,
+    replace_unknowns,
+)
+from summarizer.model.seq2seq import Seq2Seq, Seq2SeqOutput, StepOutput
+
+__all__ = [
+    "ATTENTION_TYPES",
+    "LENGTH_PENALTIES",
+    "RNN_TYPES",
+    "AdditiveAttention",
+    "Attention",
+    "Decoder",
+    "DecoderState",
+    "DotAttention",
+    "Encoder",
+    "EncoderMemory",
+    "GeneralAttention",
+    "Hypothesis",
+    "ReferenceSeq2Seq",
+    "Seq2Seq",
+    "Seq2SeqConfig",
+    "Seq2SeqOutput",
+    "StepOutput",
+    "beam_search",
+    "greedy_search",
+    "make_attention",
+    "masked_softmax",
+    "replace_unknowns",
+]

@@ -1,0 +1,316 @@
+"""Batched greedy and beam search, plus UNK replacement from attention.
+
+Both searches decode a whole batch at once: the model is called once per output position for all
+live rows (examples, or examples x beams), finished hypotheses are set aside per example in
+preallocated tensors, and examples that are done are dropped from the batch so they cost nothing
+more. The only Python loop is over output positions.
+
+Conventions shared by both searches (so ``beam_search(beam_size=1)`` equals ``greedy_search``):
+
+* ``max_length`` counts output tokens without ``<eos>``. A hypothesis still running after
+  ``max_length`` tokens is made to end there: the next step allows only ``<eos>``, so every
+  hypothesis is scored with its ``<eos>`` probability.
+* ``min_length``: ``<eos>`` is forbidden before ``min_length`` tokens.
+* ``<pad>`` and ``<bos>`` are never generated.
+* ``no_repeat_ngram_size = n > 0``: a token that would complete an n-gram already present in the
+  hypothesis is forbidden.
+* Scores are summed log-probabilities (``<eos>`` included) divided by a length penalty of the
+  scored length ``L`` (tokens + ``<eos>``): ``"none"`` (1), ``"avg"`` (``L``) or ``"gnmt"``
+  (``((5 + L) / 6) ** alpha``, Wu et al. 2016). Beams are ranked by the raw sum while searching
+  and finished hypotheses by the penalised score; an example stops once ``beam_size`` hypotheses
+  have finished (as fairseq does).
+
+The model is put in eval mode for the search and restored afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.seq2seq import Seq2Seq
+
+LENGTH_PENALTIES = ("none", "avg", "gnmt")
+NEG_INF = float("-inf")
+
+
+@dataclass
+class Hypothesis:
+    """One decoded output: ids without ``<bos>``/``<eos>``, its (penalised) score, and the
+    attention ``[len(token_ids), source length]`` of the step that produced each token."""
+
+    token_ids: list[int]
+    score: float
+    attention: Tensor
+
+
+def replace_unknowns(
+    tokens: Sequence[str], attention: Tensor, source_tokens: Sequence[str], unk_token: str
+) -> list[str]:
+    """Replace each ``unk_token`` in ``tokens`` with the source token it attended to most.
+
+    ``attention`` is ``[len(tokens), S]`` (a :class:`Hypothesis`'s); ``S`` may include padding or
+    special tokens beyond ``source_tokens``, which are never copied (an UNK whose argmax falls
+    there stays UNK).
+    """
+    if attention.dim() != 2 or attention.size(0) != len(tokens):
+        raise ValueError(
+            f"attention must be [len(tokens)={len(tokens)}, S], got {tuple(attention.shape)}"
+        )
+    out = list(tokens)
+    for i, token in enumerate(tokens):
+        if token == unk_token:
+            j = int(attention[i].argmax())
+            if j < len(source_tokens):
+                out[i] = source_tokens[j]
+    return out
+
+
+def greedy_search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    *,
+    max_length: int = 30,
+    min_length: int = 0,
+    no_repeat_ngram_size: int = 0,
+    length_penalty: str = "none",
+    alpha: float = 0.0,
+) -> list[Hypothesis]:
+    """Most likely token at every step, for a batch ``src [B, S]``; one Hypothesis per example.
+
+    The length penalty only changes the reported score (there is nothing to rank).
+    """
+    _check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, 1)
+    cfg = model.config
+    with _eval_mode(model), torch.no_grad():
+        memory, state = model.encode(src, src_lengths)
+        batch, src_len = src.shape
+        device = src.device
+        out_tokens = torch.full((batch, max_length + 1), cfg.pad_id, dtype=torch.long, device=device)
+        out_attn = torch.zeros(batch, max_length + 1, src_len, device=device)
+        scores = torch.zeros(batch, device=device)
+        lengths = torch.full((batch,), max_length, dtype=torch.long, device=device)
+        alive = torch.arange(batch, device=device)  # original example of each live row
+        tokens = torch.full((batch,), cfg.bos_id, dtype=torch.long, device=device)
+        for t in range(max_length + 1):
+            logits, attn, state = model.decode_step(tokens, state, memory)
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            _constrain(log_probs, out_tokens[alive, :t], t, cfg, min_length, max_length,
+                       no_repeat_ngram_size)
+            best, tokens = log_probs.max(dim=-1)
+            scores[alive] += best
+            out_tokens[alive, t] = tokens
+            out_attn[alive, t] = attn.float()
+            ended = tokens == cfg.eos_id
+            if bool(ended.any()):
+                lengths[alive[ended]] = t
+                keep = (~ended).nonzero().squeeze(1)
+                if keep.numel() == 0:
+                    break
+                alive, tokens = alive[keep], tokens[keep]
+                state, memory = state.index_select(keep), memory.index_select(keep)
+        scores = _normalize(scores, lengths + 1, length_penalty, alpha)
+        return _collect(out_tokens, out_attn, scores, lengths, src_lengths)
+
+
+def beam_search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    *,
+    beam_size: int = 5,
+    max_length: int = 30,
+    min_length: int = 0,
+    no_repeat_ngram_size: int = 0,
+    length_penalty: str = "none",
+    alpha: float = 0.0,
+) -> list[Hypothesis]:
+    """Beam search over a batch ``src [B, S]``; the best finished Hypothesis per example."""
+    _check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, beam_size)
+    cfg = model.config
+    k = beam_size
+    with _eval_mode(model), torch.no_grad():
+        memory, state = model.encode(src, src_lengths)
+        batch, src_len = src.shape
+        device = src.device
+        # Rows are example-major: row b * k + j is beam j of live example b.
+        rows = torch.arange(batch, device=device).repeat_interleave(k)
+        memory, state = memory.index_select(rows), state.index_select(rows)
+        vocab = cfg.tgt_vocab_size
+        n_cand = min(2 * k, k * vocab)
+        # Finished hypotheses per original example: at most k slots.
+        fin_tokens = torch.full((batch, k, max_length + 1), cfg.pad_id, dtype=torch.long,
+                                device=device)
+        fin_attn = torch.zeros(batch, k, max_length + 1, src_len, device=device)
+        fin_len = torch.zeros(batch, k, dtype=torch.long, device=device)
+        fin_score = torch.full((batch, k), NEG_INF, device=device)
+        fin_count = torch.zeros(batch, dtype=torch.long, device=device)
+
+        active = torch.arange(batch, device=device)  # original example of each live example
+        # Only beam 0 is live at first, or the k beams would be k copies of one hypothesis.
+        beam_scores = torch.full((batch, k), NEG_INF, device=device)
+        beam_scores[:, 0] = 0.0
+        seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)
+        attn_hist = torch.empty(batch * k, 0, src_len, device=device)
+        tokens = torch.full((batch * k,), cfg.bos_id, dtype=torch.long, device=device)
+        cand_rank = torch.arange(n_cand, device=device)
+
+        for t in range(max_length + 1):
+            logits, attn, state = model.decode_step(tokens, state, memory)
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            _constrain(log_probs, seqs, t, cfg, min_length, max_length, no_repeat_ngram_size)
+            n_live = active.numel()
+            cand = (beam_scores.view(-1, 1) + log_probs).view(n_live, k * vocab)
+            # 2k candidates always hold k that do not end (each beam has a single <eos> token).
+            top_scores, top_idx = cand.topk(n_cand, dim=1)
+            src_beam = top_idx // vocab
+            top_tok = top_idx % vocab
+            is_eos = top_tok == cfg.eos_id
+            attn = attn.float()
+
+            # Set aside the hypotheses that end among the k best candidates.
+            ending = is_eos[:, :k] & torch.isfinite(top_scores[:, :k])
+            if bool(ending.any()):
+                ex_local, rank = ending.nonzero(as_tuple=True)
+                example = active[ex_local]
+                slot = fin_count[example] + ending.long().cumsum(1)[ex_local, rank] - 1
+                ok = slot < k
+                example, slot = example[ok], slot[ok]
+                ex_local, rank = ex_local[ok], rank[ok]
+                row = ex_local * k + src_beam[ex_local, rank]
+                fin_tokens[example, slot, :t] = seqs[row]
+                fin_attn[example, slot, :t] = attn_hist[row]
+                fin_len[example, slot] = t
+                fin_score[example, slot] = _normalize(
+                    top_scores[ex_local, rank], torch.full_like(slot, t + 1), length_penalty, alpha
+                )
+                fin_count.index_add_(0, example, torch.ones_like(example))
+            if t == max_length:  # every live hypothesis was made to end at this step
+                break
+
+            # The k best candidates that do not end continue (stable: ranks order ties).
+            order = torch.where(is_eos, cand_rank + n_cand, cand_rank)
+            pick = order.argsort(dim=1, stable=True)[:, :k]
+            beam_scores = top_scores.gather(1, pick)
+            next_tok = top_tok.gather(1, pick)
+            parent = (torch.arange(n_live, device=device) * k).unsqueeze(1) + src_beam.gather(1, pick)
+
+            done = fin_count[active] >= k
+            if bool(done.any()):
+                keep = (~done).nonzero().squeeze(1)
+                if keep.numel() == 0:
+                    break
+                active, beam_scores = active[keep], beam_scores[keep]
+                next_tok, parent = next_tok[keep], parent[keep]
+                parent_rows = parent.reshape(-1)
+                memory = memory.index_select(parent_rows)  # same rows of each kept example
+            else:
+                parent_rows = parent.reshape(-1)
+            state = state.index_select(parent_rows)
+            seqs = torch.cat([seqs[parent_rows], next_tok.view(-1, 1)], dim=1)
+            attn_hist = torch.cat([attn_hist[parent_rows], attn[parent_rows].unsqueeze(1)], dim=1)
+            tokens = next_tok.reshape(-1)
+
+        best = fin_score.argmax(dim=1)
+        pick_ex = torch.arange(batch, device=device)
+        return _collect(
+            fin_tokens[pick_ex, best],
+            fin_attn[pick_ex, best],
+            fin_score[pick_ex, best],
+            fin_len[pick_ex, best],
+            src_lengths,
+        )
+
+
+def _check_options(
+    max_length: int, min_length: int, ngram: int, length_penalty: str, beam_size: int
+) -> None:
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    if max_length < 0:
+        raise ValueError(f"max_length must be >= 0, got {max_length}")
+    if not 0 <= min_length <= max_length:
+        raise ValueError(
+            f"min_length must be in [0, max_length={max_length}], got {min_length}"
+        )
+    if ngram < 0:
+        raise ValueError(f"no_repeat_ngram_size must be >= 0 (0 = off), got {ngram}")
+    if length_penalty not in LENGTH_PENALTIES:
+        raise ValueError(f"length_penalty must be one of {LENGTH_PENALTIES}, got {length_penalty!r}")
+
+
+def _constrain(
+    log_probs: Tensor,
+    history: Tensor,
+    t: int,
+    cfg: Seq2SeqConfig,
+    min_length: int,
+    max_length: int,
+    ngram: int,
+) -> None:
+    """Forbid (in place, -inf) what the options rule out at output position ``t``."""
+    pad_id, bos_id, eos_id = cfg.pad_id, cfg.bos_id, cfg.eos_id
+    log_probs[:, pad_id] = NEG_INF
+    log_probs[:, bos_id] = NEG_INF
+    if t < min_length:
+        log_probs[:, eos_id] = NEG_INF
+    if t == max_length:
+        eos = log_probs[:, eos_id].clone()
+        log_probs.fill_(NEG_INF)
+        log_probs[:, eos_id] = eos
+    elif ngram > 0 and t >= ngram:  # history holds t tokens: a full n-gram exists
+        _block_ngrams(log_probs, history, ngram)
+
+
+def _block_ngrams(log_probs: Tensor, history: Tensor, n: int) -> None:
+    """Ban every token that would complete an n-gram already in ``history [N, t]``."""
+    if n == 1:
+        banned = torch.zeros_like(log_probs).scatter_add_(
+            1, history, torch.ones_like(history, dtype=log_probs.dtype)
+        )
+    else:
+        windows = history.unfold(1, n, 1)  # [N, t-n+1, n]: every n-gram so far
+        suffix = history[:, history.size(1) - (n - 1):]  # the n-1 tokens the next one extends
+        match = (windows[:, :, :-1] == suffix.unsqueeze(1)).all(dim=-1)
+        # scatter_add (not scatter) so duplicate tokens with differing match flags add up.
+        banned = torch.zeros_like(log_probs).scatter_add_(
+            1, windows[:, :, -1], match.to(log_probs.dtype)
+        )
+    log_probs.masked_fill_(banned > 0, NEG_INF)
+
+
+def _normalize(scores: Tensor, lengths: Tensor, length_penalty: str, alpha: float) -> Tensor:
+    if length_penalty == "avg":
+        return scores / lengths.to(scores.dtype)
+    if length_penalty == "gnmt":
+        return scores / ((5.0 + lengths.to(scores.dtype)) / 6.0) ** alpha
+    return scores
+
+
+def _collect(
+    tokens: Tensor, attn: Tensor, scores: Tensor, lengths: Tensor, src_lengths: Tensor
+) -> list[Hypothesis]:
+    """Per-example Python objects, built once at the end from one transfer to the CPU."""
+    tokens, attn, scores = tokens.cpu(), attn.cpu(), scores.cpu()
+    lengths, src_lengths = lengths.cpu(), src_lengths.cpu()
+    out = []
+    for b in range(tokens.size(0)):
+        n, s = int(lengths[b]), int(src_lengths[b])
+        out.append(Hypothesis(tokens[b, :n].tolist(), float(scores[b]), attn[b, :n, :s].clone()))
+    return out
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)

@@ -1,0 +1,424 @@
+"""ROUGE scoring, baselines, degeneracy checks and readers, against the real rouge-score.
+
+Expected values are worked out by hand in the comments, so a change in rouge-score or in our
+wrapping (×100, best reference, truncation) shows up as a plain number mismatch.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from rouge_score import rouge_scorer, tokenizers
+
+from summarizer.errors import ConfigError, DataError
+from summarizer.scoring import (
+    ScoringOptions,
+    UnicodeTokenizer,
+    degeneracy_metrics,
+    join_sentences,
+    lead_sentences,
+    lead_words,
+    read_texts,
+    score_corpus,
+    score_files,
+    split_sentences,
+    truncate_bytes,
+)
+
+# Bootstrap off unless a test is about it: faster, and the point values do not depend on it.
+NO_CI = ScoringOptions(bootstrap_samples=0)
+
+
+def _one(prediction: str, references: str | list[str], **opts: object) -> dict[str, float]:
+    options = ScoringOptions(bootstrap_samples=0, **opts)  # type: ignore[arg-type]
+    return score_corpus([prediction], [references], options).per_example[0]
+
+
+# ----------------------------------------------------------------------------- hand-computed
+def test_subset_prediction_hand_computed() -> None:
+    row = _one("the cat sat", "the cat sat on the mat")
+    # Unigrams: all 3 predicted words occur in the 6-word reference: P=3/3, R=3/6, F=2PR/(P+R).
+    assert row["rouge1_p"] == pytest.approx(100.0)
+    assert row["rouge1_r"] == pytest.approx(50.0)
+    assert row["rouge1_f"] == pytest.approx(66.6667, abs=1e-3)
+    # Bigrams: "the cat", "cat sat" match out of 2 predicted and 5 reference bigrams.
+    assert row["rouge2_p"] == pytest.approx(100.0)
+    assert row["rouge2_r"] == pytest.approx(40.0)
+    assert row["rouge2_f"] == pytest.approx(57.1429, abs=1e-3)
+    # LCS is "the cat sat" (3 tokens), so ROUGE-L equals ROUGE-1 here.
+    assert row["rougeL_p"] == pytest.approx(100.0)
+    assert row["rougeL_r"] == pytest.approx(50.0)
+    assert row["rougeL_f"] == pytest.approx(66.6667, abs=1e-3)
+
+
+def test_word_order_hurts_rouge2_and_rougeL_but_not_rouge1() -> None:
+    row = _one("mat the on sat cat the", "the cat sat on the mat")
+    assert row["rouge1_f"] == pytest.approx(100.0)
+    assert row["rouge2_f"] == pytest.approx(0.0)
+    # A longest common subsequence is "the on the" (3 of 6 tokens in both texts).
+    assert row["rougeL_f"] == pytest.approx(50.0)
+
+
+def test_stemming_matches_inflections() -> None:
+    assert _one("cats running", "cat runs")["rouge1_f"] == pytest.approx(100.0)
+    assert _one("cats running", "cat runs", use_stemmer=False)["rouge1_f"] == pytest.approx(0.0)
+
+
+def test_identical_texts_score_100_and_disjoint_score_0() -> None:
+    same = _one("police arrest five protesters", "police arrest five protesters")
+    assert all(v == pytest.approx(100.0) for v in same.values())
+    disjoint = _one("stocks fall", "police arrest five protesters")
+    assert all(v == 0.0 for v in disjoint.values())
+
+
+# -------------------------------------------------------------------------- multi-reference
+def test_multi_reference_keeps_best_reference_per_rouge_type() -> None:
+    # Prediction "cat dog pig cow" (words of <= 3 letters, so stemming cannot interfere).
+    #   ref A "cow pig dog cat": every unigram matches (R1 F=100), no bigram (R2=0), LCS 1 (25).
+    #   ref B "cat dog owl bee": R1 P=R=2/4 (50); bigram "cat dog" 1 of 3 (33.3); LCS 2 (50).
+    row = _one("cat dog pig cow", ["cow pig dog cat", "cat dog owl bee"])
+    assert row["rouge1_f"] == pytest.approx(100.0)  # from A
+    assert row["rouge2_f"] == pytest.approx(100 / 3)  # from B
+    assert row["rouge2_p"] == pytest.approx(100 / 3)
+    assert row["rougeL_f"] == pytest.approx(50.0)  # from B
+
+
+def test_multi_reference_agrees_with_rouge_score_score_multi() -> None:
+    predictions = ["the cat sat", "police arrest protesters", ""]
+    references = [
+        ["a cat sat down", "the cat sat on the mat"],
+        ["protesters arrested by police", "police held five anti-nuclear protesters"],
+        ["anything at all", "something"],
+    ]
+    types = ["rouge1", "rouge2", "rougeL"]
+    ours = score_corpus(
+        predictions, references, ScoringOptions(rouge_types=tuple(types), bootstrap_samples=0)
+    )
+    scorer = rouge_scorer.RougeScorer(types, use_stemmer=True)
+    for pred, refs, row in zip(predictions, references, ours.per_example, strict=True):
+        expected = scorer.score_multi(refs, pred)
+        for t in types:
+            assert row[f"{t}_f"] == pytest.approx(100 * expected[t].fmeasure)
+
+
+def test_plain_string_reference_is_one_reference() -> None:
+    a = score_corpus(["the cat"], ["the cat sat"], NO_CI).mean
+    b = score_corpus(["the cat"], [["the cat sat"]], NO_CI).mean
+    assert a == b
+
+
+# ------------------------------------------------------------------------------- ROUGE-Lsum
+def test_lsum_uses_newline_separated_sentences() -> None:
+    reference = join_sentences(["cat dog", "pig cow"])
+    prediction = join_sentences(["pig cow", "cat dog"])
+    assert prediction == "pig cow\ncat dog"
+    row = _one(prediction, reference)
+    # ROUGE-L sees "cat dog pig cow" vs "pig cow cat dog": LCS 2 of 4 -> 50.
+    assert row["rougeL_f"] == pytest.approx(50.0)
+    # ROUGE-Lsum: each reference sentence is fully covered by one predicted sentence: 4 hits of 4.
+    assert row["rougeLsum_f"] == pytest.approx(100.0)
+    # Without the newlines the summary is one sentence and Lsum falls back to L.
+    flat = _one("pig cow cat dog", "cat dog pig cow")
+    assert flat["rougeLsum_f"] == pytest.approx(flat["rougeL_f"])
+
+
+def test_join_sentences_keeps_inner_newlines_and_drops_empties() -> None:
+    assert join_sentences(["a  b ", "", "c\nd", "   "]) == "a b\nc\nd"
+    assert join_sentences([]) == ""
+
+
+# -------------------------------------------------------------------------- empty prediction
+def test_empty_prediction_is_scored_zero_and_counted() -> None:
+    scores = score_corpus(["", "the cat sat"], ["the cat", "the cat sat"], NO_CI)
+    assert scores.n_examples == 2
+    assert all(v == 0.0 for v in scores.per_example[0].values())
+    assert scores.mean["rouge1_f"] == pytest.approx(50.0)  # (0 + 100) / 2, not 100
+    assert scores.to_metrics()["n_examples"] == 2
+
+
+# ------------------------------------------------------------------------------- truncation
+def test_truncate_bytes_never_splits_a_character() -> None:
+    assert truncate_bytes("café au lait", 4) == "caf"  # "é" is 2 bytes, at bytes 3-4
+    assert truncate_bytes("café au lait", 5) == "café"
+    assert truncate_bytes("short", 75) == "short"
+
+
+def test_duc_75_byte_truncation_cuts_prediction_only() -> None:
+    # 70 filler bytes, a space, then "the cat sat": the first 75 bytes end after "the ".
+    prediction = "x" * 70 + " the cat sat"
+    reference = "the cat sat on the mat"
+    whole = _one(prediction, reference, measure="r")
+    cut = _one(prediction, reference, measure="r", truncate_bytes=75)
+    assert whole["rouge1_r"] == pytest.approx(50.0)  # the, cat, sat of 6 reference words
+    assert cut["rouge1_r"] == pytest.approx(100 / 6)  # only "the" survives the cut
+
+
+# -------------------------------------------------------------------------------- tokenizer
+def test_default_tokenizer_drops_non_ascii_unicode_keeps_it() -> None:
+    prediction, reference = "καλημέρα κόσμε", "καλημέρα φίλε"
+    # rouge-score's tokenizer keeps only [a-z0-9]: both texts become empty and score 0.
+    assert _one(prediction, reference)["rouge1_f"] == 0.0
+    # The Unicode tokenizer keeps Greek words: 1 of 2 unigrams match.
+    assert _one(prediction, reference, tokenizer="unicode")["rouge1_f"] == pytest.approx(50.0)
+
+
+def test_unicode_tokenizer_tokens() -> None:
+    tok = UnicodeTokenizer(use_stemmer=False)
+    assert tok.tokenize("Café NIÑO, 42_x — 東京!") == ["café", "niño", "42", "x", "東京"]
+    # Decomposed accents are composed first, so both spellings give the same token.
+    assert tok.tokenize("cafe\u0301") == tok.tokenize("café")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The quick brown foxes were jumping over lazy dogs.",
+        "japan 's nec corp. and UNK computer corp. said ## agreements , 1990s",
+        "Police arrested five anti-nuclear protesters on Thursday!",
+    ],
+)
+@pytest.mark.parametrize("stem", [True, False])
+def test_unicode_tokenizer_equals_default_on_ascii(text: str, stem: bool) -> None:
+    assert UnicodeTokenizer(stem).tokenize(text) == tokenizers.DefaultTokenizer(stem).tokenize(text)
+
+
+# -------------------------------------------------------------------------------- bootstrap
+def _varied_corpus() -> tuple[list[str], list[str]]:
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"]
+    predictions = [" ".join(words[i % 7 : i % 7 + 3]) for i in range(40)]
+    references = [" ".join(words[(i * 3) % 8 : (i * 3) % 8 + 3]) for i in range(40)]
+    return predictions, references
+
+
+def test_bootstrap_interval_contains_mean_and_is_deterministic() -> None:
+    predictions, references = _varied_corpus()
+    options = ScoringOptions(bootstrap_samples=300, seed=7)
+    first = score_corpus(predictions, references, options)
+    again = score_corpus(predictions, references, options)
+    other_seed = score_corpus(
+        predictions, references, ScoringOptions(bootstrap_samples=300, seed=8)
+    )
+    for key, mean in first.mean.items():
+        assert first.low[key] <= mean <= first.high[key]
+    assert first.low == again.low and first.high == again.high
+    assert first.low != other_seed.low or first.high != other_seed.high
+    # The scores vary between examples, so the interval is not degenerate.
+    assert first.low["rouge1_f"] < first.high["rouge1_f"]
+
+
+def test_bootstrap_wider_at_higher_confidence() -> None:
+    predictions, references = _varied_corpus()
+    narrow = score_corpus(predictions, references, ScoringOptions(confidence=0.5, seed=1))
+    wide = score_corpus(predictions, references, ScoringOptions(confidence=0.99, seed=1))
+    assert (wide.high["rouge1_f"] - wide.low["rouge1_f"]) > (
+        narrow.high["rouge1_f"] - narrow.low["rouge1_f"]
+    )
+
+
+def test_to_metrics_is_flat_json_safe_and_complete() -> None:
+    predictions, references = _varied_corpus()
+    metrics = score_corpus(
+        predictions, references, ScoringOptions(bootstrap_samples=50)
+    ).to_metrics()
+    json.dumps(metrics)  # must not raise
+    for t in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        for m in ("f", "p", "r"):
+            assert {f"{t}_{m}", f"{t}_{m}_low", f"{t}_{m}_high"} <= metrics.keys()
+    assert all(isinstance(v, (int, float)) for v in metrics.values())
+    no_ci = score_corpus(predictions, references, NO_CI).to_metrics()
+    assert "rouge1_f" in no_ci and "rouge1_f_low" not in no_ci
+
+
+def test_headline_uses_chosen_measure() -> None:
+    scores = score_corpus(
+        ["the cat sat"],
+        ["the cat sat on the mat"],
+        ScoringOptions(measure="recall", bootstrap_samples=0),
+    )
+    assert scores.options.measure == "r"
+    assert scores.headline()["rouge1"] == pytest.approx(50.0)
+
+
+# ---------------------------------------------------------------------- options and errors
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tokenizer": "spacy"},
+        {"rouge_types": ("rouge1", "rougeW")},
+        {"rouge_types": ()},
+        {"measure": "accuracy"},
+        {"confidence": 1.0},
+        {"bootstrap_samples": -1},
+        {"truncate_bytes": 0},
+    ],
+)
+def test_bad_options_raise_config_error(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        ScoringOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_score_corpus_rejects_misaligned_or_empty_input() -> None:
+    with pytest.raises(DataError, match="2 predictions but 1 references"):
+        score_corpus(["a", "b"], ["a"], NO_CI)
+    with pytest.raises(DataError, match="nothing to score"):
+        score_corpus([], [], NO_CI)
+    with pytest.raises(DataError, match="no reference"):
+        score_corpus(["a"], [[]], NO_CI)
+
+
+# -------------------------------------------------------------------------------- baselines
+def test_lead_words() -> None:
+    assert lead_words("japan 's nec  corp.\tand UNK computer", 3) == "japan 's nec"
+    assert lead_words("two words", 8) == "two words"
+    assert lead_words("", 8) == ""
+    with pytest.raises(ValueError):
+        lead_words("a b", 0)
+
+
+def test_lead_sentences_tokenized_text() -> None:
+    document = (
+        "the u.s. army said . `` we left ! '' officials in washington -lrb- d.c. -rrb- agreed ? "
+        "a fourth sentence ."
+    )
+    assert split_sentences(document) == [
+        "the u.s. army said .",
+        "`` we left ! ''",
+        "officials in washington -lrb- d.c. -rrb- agreed ?",
+        "a fourth sentence .",
+    ]
+    assert lead_sentences(document) == (
+        "the u.s. army said .\n`` we left ! ''\nofficials in washington -lrb- d.c. -rrb- agreed ?"
+    )
+
+
+def test_lead_sentences_raw_text_and_newlines() -> None:
+    document = 'Mr. Smith flew to the U.S. on Monday. "He left!" Did he?\nYes\nNo.'
+    assert split_sentences(document) == [
+        "Mr. Smith flew to the U.S. on Monday.",
+        '"He left!"',
+        "Did he?",
+        "Yes",
+        "No.",
+    ]
+    assert lead_sentences(document, 2) == 'Mr. Smith flew to the U.S. on Monday.\n"He left!"'
+    assert lead_sentences("") == ""
+
+
+# ------------------------------------------------------------------------------- degeneracy
+def test_degeneracy_metrics_hand_computed() -> None:
+    predictions = ["a b c a b c", "a b c a b c", "x y", ""]
+    references = ["a b", "c d e f", "g", ["h i", "j k l m"]]
+    metrics = degeneracy_metrics(predictions, references)
+    assert metrics["distinct_prediction_share"] == pytest.approx(3 / 4)
+    # "a b c a b c" has 4 trigrams, abc repeats once: 1/4. Short predictions count as 0.
+    assert metrics["repeated_trigram_rate"] == pytest.approx((0.25 + 0.25 + 0 + 0) / 4)
+    assert metrics["empty_prediction_share"] == pytest.approx(1 / 4)
+    assert metrics["mean_prediction_length"] == pytest.approx((6 + 6 + 2 + 0) / 4)
+    # Multi-reference example counts the mean of its references: (2 + 4) / 2 = 3.
+    assert metrics["mean_reference_length"] == pytest.approx((2 + 4 + 1 + 3) / 4)
+    assert metrics["length_ratio"] == pytest.approx(14 / 10)
+    assert metrics["n_examples"] == 4
+    json.dumps(metrics)
+
+
+# ---------------------------------------------------------------------------------- readers
+def test_read_text_lines_keeps_empty_lines_and_handles_crlf_and_gzip(tmp_path: Path) -> None:
+    plain = tmp_path / "pred.txt"
+    plain.write_bytes(b"first line\r\n\r\nthird\x0cline\n")
+    # The empty middle line is an empty prediction; a form feed does not split a line.
+    assert read_texts(plain) == ["first line", "", "third\x0cline"]
+    packed = tmp_path / "pred.txt.gz"
+    with gzip.open(packed, "wt", encoding="utf-8") as fh:
+        fh.write("a\nb")
+    assert read_texts(packed) == ["a", "b"]
+    separated = tmp_path / "sep.txt"
+    separated.write_text("one .<q>two .\nthree .\n", encoding="utf-8")
+    assert read_texts(separated, sentence_separator="<q>") == ["one .\ntwo .", "three ."]
+
+
+def test_read_jsonl_string_list_and_multi_reference(tmp_path: Path) -> None:
+    path = tmp_path / "refs.jsonl.gz"
+    rows = [{"s": "one"}, {"s": ["sent one .", "sent two ."]}, {"s": [["r1 a", "r1 b"], ["r2"]]}]
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert read_texts(path, "s") == [["one"], ["sent one .\nsent two ."], ["r1 a\nr1 b", "r2"]]
+    single = tmp_path / "single.jsonl"
+    single.write_text('{"s": "x\\ny"}\n{"s": ["z"]}\n', encoding="utf-8")
+    assert read_texts(single, "s") == ["x\ny", "z"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "field", "message"),
+    [
+        ("bad.txt", b"fine\n\xff\xfe broken\n", None, r"bad\.txt, line 2: .*UTF-8"),
+        ("bad.jsonl", b'{"s": "a"}\n[1, 2]\n', "s", r"bad\.jsonl, line 2: expected a JSON object"),
+        (
+            "bad.jsonl",
+            b'{"s": "a"}\n{"s": "b"}\n{"t": "c"}\n',
+            "s",
+            r"bad\.jsonl, line 3: field 's' is missing \(keys: t\)",
+        ),
+        ("bad.jsonl", b'{"s": "a"}\n{"s": 3}\n', "s", r"bad\.jsonl, line 2: field 's' must be"),
+        ("bad.jsonl", b'{"s": "a"}\n{"s": \n', "s", r"bad\.jsonl, line 2: not valid JSON"),
+        ("bad.jsonl", b'{"s": "a"}\n\n{"s": "b"}\n', "s", r"bad\.jsonl, line 2: blank line"),
+        ("bad.jsonl", b'{"s": "a"}\n', None, r"bad\.jsonl: a JSON Lines file needs"),
+        ("bad.txt.gz", b"not gzip at all", None, r"bad\.txt\.gz: cannot read"),
+    ],
+)
+def test_read_texts_bad_input_names_file_and_line(
+    tmp_path: Path, name: str, content: bytes, field: str | None, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        read_texts(path, field)
+
+
+def test_read_texts_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nope\.txt: file not found"):
+        read_texts(tmp_path / "nope.txt")
+
+
+def test_score_files_several_reference_files(tmp_path: Path) -> None:
+    (tmp_path / "pred.txt").write_text("the cat sat\n\n", encoding="utf-8")
+    (tmp_path / "ref0.txt").write_text("a dog ran\nsomething\n", encoding="utf-8")
+    (tmp_path / "ref1.txt").write_text("the cat sat\nelse\n", encoding="utf-8")
+    scores = score_files(
+        tmp_path / "pred.txt", [tmp_path / "ref0.txt", tmp_path / "ref1.txt"], options=NO_CI
+    )
+    assert scores.n_examples == 2  # the empty second prediction is kept
+    assert scores.per_example[0]["rouge1_f"] == pytest.approx(100.0)  # best of the two refs
+    assert scores.mean["rouge1_f"] == pytest.approx(50.0)
+
+
+def test_score_files_jsonl_matches_text(tmp_path: Path) -> None:
+    (tmp_path / "pred.jsonl").write_text(
+        '{"id": 1, "summary": ["pig cow", "cat dog"]}\n', encoding="utf-8"
+    )
+    (tmp_path / "ref.jsonl").write_text('{"id": 1, "h": "cat dog\\npig cow"}\n', encoding="utf-8")
+    scores = score_files(
+        tmp_path / "pred.jsonl",
+        [tmp_path / "ref.jsonl"],
+        prediction_field="summary",
+        reference_field="h",
+        options=NO_CI,
+    )
+    assert scores.mean["rougeLsum_f"] == pytest.approx(100.0)
+    assert scores.mean["rougeL_f"] == pytest.approx(50.0)
+
+
+def test_score_files_count_mismatch_names_both_files(tmp_path: Path) -> None:
+    (tmp_path / "pred.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    (tmp_path / "ref.txt").write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pred\.txt has 3 .*ref\.txt has 2: line 3 of .*pred\.txt"):
+        score_files(tmp_path / "pred.txt", [tmp_path / "ref.txt"], options=NO_CI)
+
+
+def test_score_files_rejects_multi_text_predictions(tmp_path: Path) -> None:
+    (tmp_path / "pred.jsonl").write_text('{"s": [["a"], ["b"]]}\n', encoding="utf-8")
+    (tmp_path / "ref.txt").write_text("a\n", encoding="utf-8")
+    with pytest.raises(DataError, match="one text per line"):
+        score_files(tmp_path / "pred.jsonl", [tmp_path / "ref.txt"], prediction_field="s")

@@ -1,0 +1,249 @@
+"""The validation suite, run through real Great Expectations on small hand-made tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from summarizer.config import LengthBounds, ValidateParams
+from summarizer.data.validation import (
+    ValidationReport,
+    run_validate,
+    text_lengths,
+    validate_splits,
+)
+from summarizer.errors import DataError, ValidationFailed
+
+PARAMS = ValidateParams(
+    length_unit="tokens",
+    document_length=LengthBounds(min=3, max=40),
+    summary_length=LengthBounds(min=1, max=30),
+    summary_shorter_mostly=0.9,
+    length_mostly=1.0,
+    max_failed_examples=5,
+)
+
+
+def _split(name: str, rows: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [f"{name}-{i:02d}" for i in range(rows)],
+            "document": [
+                f"the {name} document number {i} says something long enough to summarize ."
+                for i in range(rows)
+            ],
+            "summary": [f"{name} summary {i}" for i in range(rows)],
+        }
+    )
+
+
+def clean_tables() -> dict[str, pd.DataFrame]:
+    return {
+        "train": _split("train", 20),
+        "validation": _split("validation", 6),
+        "test": _split("test", 6),
+    }
+
+
+def defective_tables() -> dict[str, pd.DataFrame]:
+    """Train with one planted defect per row (ids noted); validation and test stay clean."""
+    tables = clean_tables()
+    train = tables["train"]
+    train.loc[1, "document"] = None  # train-01: null document
+    train.loc[2, "summary"] = "  \t "  # train-02: blank summary
+    train.loc[4, "id"] = "train-03"  # train-03 twice: duplicate id
+    train.loc[5, "document"] = "a bell \x07 rings in this document ."  # train-05: control char
+    train.loc[6, "summary"] = "caf\ufffd closes"  # train-06: replacement character
+    train.loc[7, "document"] = " ".join(["word"] * 50)  # train-07: 50 tokens > max 40
+    train.loc[8, "document"] = tables["test"].loc[3, "document"]  # train-08: test leak
+    for row in (9, 10, 11):  # 3 of 18 comparable rows (17%) > 10% allowed: summary too long
+        train.loc[row, "document"] = "short four token document"
+        train.loc[row, "summary"] = "a summary that is much longer than its own document here"
+    return tables
+
+
+def _failures(report: ValidationReport) -> set[tuple]:
+    return {
+        (f.split, f.expectation, f.column, f.unexpected_count, tuple(f.example_ids))
+        for f in report.failures
+    }
+
+
+@pytest.fixture(scope="module")
+def defect_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ValidationReport, Path]:
+    docs = tmp_path_factory.mktemp("defects") / "data_docs"
+    return validate_splits(defective_tables(), PARAMS, docs), docs
+
+
+def test_clean_tables_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # to see that GX leaves no project directory behind
+    tables = clean_tables()
+    before = {name: table.copy() for name, table in tables.items()}
+
+    report = validate_splits(tables, PARAMS, tmp_path / "docs")
+
+    assert report.success, report.format()
+    assert report.failures == []
+    assert {name: stats.rows for name, stats in report.splits.items()} == {
+        "train": 20,
+        "validation": 6,
+        "test": 6,
+    }
+    for name, stats in report.splits.items():
+        assert stats.failed == 0 and stats.passed == stats.expectations > 10, name
+    # Only train and validation are checked against the test split.
+    assert report.splits["train"].expectations == report.splits["test"].expectations + 1
+    assert (tmp_path / "docs" / "index.html").is_file()
+    assert report.docs_index == tmp_path / "docs" / "index.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs"]
+    for name, table in tables.items():  # derived columns go on a copy
+        pd.testing.assert_frame_equal(table, before[name])
+
+
+def test_planted_defects_name_expectation_column_and_rows(
+    defect_run: tuple[ValidationReport, Path],
+) -> None:
+    report, _ = defect_run
+    assert not report.success
+    regex = "expect_column_values_to_not_match_regex"
+    assert _failures(report) == {
+        ("train", "expect_column_values_to_not_be_null", "document", 1, ("train-01",)),
+        ("train", regex, "summary", 1, ("train-02",)),  # blank
+        ("train", "expect_column_values_to_be_unique", "id", 2, ("train-03", "train-03")),
+        ("train", regex, "document", 1, ("train-05",)),  # control character
+        ("train", regex, "summary", 1, ("train-06",)),  # U+FFFD
+        ("train", "expect_column_values_to_be_between", "document_length", 1, ("train-07",)),
+        ("train", "expect_column_values_to_be_in_set", "document_in_test", 1, ("train-08",)),
+        (
+            "train",
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            "document_length, summary_length",
+            3,
+            ("train-09", "train-10", "train-11"),
+        ),
+    }
+    checks = {f.example_ids[0]: f.check for f in report.failures}
+    assert "blank" in checks["train-02"]
+    assert "control characters" in checks["train-05"]
+    assert "U+FFFD" in checks["train-06"]
+    assert "between 3 and 40" in checks["train-07"]
+    assert "90%" in checks["train-09"]
+    assert all(f.element_count == 20 and f.error is None for f in report.failures)
+    assert report.splits["train"].failed == 8
+    assert report.splits["validation"].failed == report.splits["test"].failed == 0
+
+
+def test_report_format_is_readable(defect_run: tuple[ValidationReport, Path]) -> None:
+    report, docs = defect_run
+    text = report.format()
+    assert text.startswith("Data validation failed: 8 of ")
+    assert "train: 20 rows" in text and "validation: 6 rows" in text
+    assert "expect_column_values_to_be_unique on column 'id'" in text
+    assert "2 of 20 rows" in text
+    assert "example ids: train-09, train-10, train-11" in text
+    assert str(docs / "index.html") in text
+
+
+def test_summary_is_json_with_metrics(defect_run: tuple[ValidationReport, Path]) -> None:
+    report, docs = defect_run
+    summary = json.loads(json.dumps(report.to_summary()))
+    assert summary["success"] is False
+    assert summary["failed"] == 8
+    assert summary["splits"]["train"]["rows"] == 20
+    assert summary["splits"]["train"]["failed"] == 8
+    assert summary["expectations"] == sum(s["expectations"] for s in summary["splits"].values())
+    assert {f["column"] for f in summary["failures"]} >= {"id", "document", "summary"}
+    assert (docs / "index.html").is_file()
+    assert list((docs / "validations").rglob("*.html"))
+
+
+def test_missing_column_is_one_failure_not_a_cascade(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["validation"] = tables["validation"].drop(columns=["summary"])
+    report = validate_splits(tables, PARAMS, tmp_path / "docs")
+    assert _failures(report) == {
+        ("validation", "expect_column_to_exist", "summary", None, ()),
+    }
+    assert "expect_column_to_exist on column 'summary'" in report.format()
+
+
+def test_thresholds_come_from_params(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["train"].loc[0, "document"] = "x" * 100  # 1 token but 100 characters
+    tables["train"].loc[0, "summary"] = "short"
+
+    by_chars = PARAMS.model_copy(
+        update={"length_unit": "characters", "document_length": LengthBounds(min=3, max=90)}
+    )
+    report = validate_splits(tables, by_chars, tmp_path / "chars")
+    assert _failures(report) == {
+        ("train", "expect_column_values_to_be_between", "document_length", 1, ("train-00",)),
+    }
+    assert "in characters" in report.failures[0].check
+
+    # The same row read in tokens is 1 token: below min 3, unless `mostly` forgives one row in 20.
+    report = validate_splits(tables, PARAMS, tmp_path / "tokens")
+    assert _failures(report) == {
+        ("train", "expect_column_values_to_be_between", "document_length", 1, ("train-00",)),
+    }
+    lenient = PARAMS.model_copy(update={"length_mostly": 0.9})
+    assert validate_splits(tables, lenient, tmp_path / "lenient").success
+
+
+def test_example_ids_are_capped(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["test"]["summary"] = "caf\ufffd"
+    report = validate_splits(
+        tables, PARAMS.model_copy(update={"max_failed_examples": 2}), tmp_path / "docs"
+    )
+    (failure,) = report.failures
+    assert failure.unexpected_count == 6
+    assert failure.example_ids == ["test-00", "test-01"]
+
+
+def test_text_lengths() -> None:
+    text = pd.Series(["two words", "  ", None, "a\tb\nc "])
+    assert text_lengths(text, "tokens").tolist() == [2, pd.NA, pd.NA, 3]
+    assert text_lengths(text, "characters").tolist() == [9, pd.NA, pd.NA, 6]
+
+
+def _write_interim(tables: dict[str, pd.DataFrame], interim: Path) -> None:
+    interim.mkdir(parents=True)
+    for name, table in tables.items():
+        table.to_parquet(interim / f"{name}.parquet", index=False)
+
+
+def test_run_validate_writes_summary_and_docs_then_raises(tmp_path: Path) -> None:
+    _write_interim(defective_tables(), tmp_path / "interim")
+    summary_path = tmp_path / "reports" / "validation" / "summary.json"
+    docs = tmp_path / "reports" / "validation" / "data_docs"
+
+    with pytest.raises(ValidationFailed) as excinfo:
+        run_validate(PARAMS, tmp_path / "interim", summary_path, docs)
+
+    message = str(excinfo.value)
+    assert "expect_column_values_to_not_be_null on column 'document'" in message
+    assert "train-01" in message
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert summary["success"] is False and summary["failed"] == 8
+    assert (docs / "index.html").is_file()
+
+
+def test_run_validate_passes_on_clean_data(tmp_path: Path) -> None:
+    _write_interim(clean_tables(), tmp_path / "interim")
+    summary_path = tmp_path / "summary.json"
+    report = run_validate(PARAMS, tmp_path / "interim", summary_path, tmp_path / "docs")
+    assert report.success
+    assert json.loads(summary_path.read_text(encoding="utf-8"))["success"] is True
+
+
+def test_run_validate_names_missing_split_file(tmp_path: Path) -> None:
+    tables = clean_tables()
+    del tables["validation"]
+    _write_interim(tables, tmp_path / "interim")
+    with pytest.raises(DataError, match=r"validation\.parquet"):
+        run_validate(PARAMS, tmp_path / "interim", tmp_path / "s.json", tmp_path / "docs")
+    assert not (tmp_path / "s.json").exists()
