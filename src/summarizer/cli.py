@@ -56,7 +56,7 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
-    for noisy in ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib"):
+    for noisy in ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -122,6 +122,81 @@ def train(params_file: ParamsOption = PARAMS_FILE) -> None:
     except TrainingInterrupted as exc:
         err_console.print(f"[bold yellow]stopped:[/] {exc}")
         raise typer.Exit(code=128 + exc.signum) from None
+
+
+@app.command()
+@_user_errors
+def evaluate(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Decode the test split, score it with ROUGE beside the baseline, write reports."""
+    from summarizer.evaluation import run_evaluate
+
+    run_evaluate(load_params(params_file))
+
+
+@app.command()
+@_user_errors
+def score(
+    predictions: Annotated[Path, typer.Argument(help="Predictions: .txt (one per line) or .jsonl")],
+    references: Annotated[
+        list[Path], typer.Argument(help="One or more reference files, line-aligned.")
+    ],
+    prediction_field: Annotated[
+        str | None, typer.Option(help="JSON Lines field holding each prediction.")
+    ] = None,
+    reference_field: Annotated[
+        str | None, typer.Option(help="JSON Lines field holding each reference.")
+    ] = None,
+    sentence_separator: Annotated[
+        str | None, typer.Option(help="Split text lines into sentences on this (e.g. '<q>').")
+    ] = None,
+    measure: Annotated[str, typer.Option(help="Headline measure: f, r or p.")] = "f",
+    truncate_bytes: Annotated[
+        int | None, typer.Option(help="Cut predictions to N bytes (DUC-2004: 75).")
+    ] = None,
+    params_file: ParamsOption = PARAMS_FILE,
+    output: Annotated[Path | None, typer.Option(help="Write the metrics as JSON here.")] = None,
+) -> None:
+    """Score any predictions file with exactly the evaluate stage's scorer and options."""
+    from summarizer.config import EvaluateParams
+    from summarizer.evaluation import scoring_options
+    from summarizer.scoring import score_files
+
+    evaluate = load_params(params_file).evaluate if params_file.is_file() else EvaluateParams()
+    options = scoring_options(evaluate, measure=measure, truncate_bytes=truncate_bytes)
+    scores = score_files(
+        predictions,
+        references,
+        prediction_field=prediction_field,
+        reference_field=reference_field,
+        options=options,
+        sentence_separator=sentence_separator,
+        progress=True,
+    )
+    metrics = scores.to_metrics()
+    if output is not None:
+        from summarizer.io import write_json
+
+        write_json(output, metrics)
+    from rich.table import Table
+
+    table = Table(title=f"ROUGE ({scores.n_examples} examples, x100)")
+    for column in ("", "P", "R", "F1", "95% CI (headline)"):
+        table.add_column(column)
+    for rouge_type in options.rouge_types:
+        key = f"{rouge_type}_{options.measure}"
+        interval = (
+            f"{metrics[key + '_low']:.2f}-{metrics[key + '_high']:.2f}"
+            if key + "_low" in metrics
+            else "-"
+        )
+        table.add_row(
+            rouge_type,
+            f"{metrics[rouge_type + '_p']:.2f}",
+            f"{metrics[rouge_type + '_r']:.2f}",
+            f"{metrics[rouge_type + '_f']:.2f}",
+            interval,
+        )
+    Console().print(table)
 
 
 def main() -> None:  # pragma: no cover - console entry point

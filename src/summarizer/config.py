@@ -167,6 +167,51 @@ class TrackingParams(Section):
     log_system_metrics: bool = True
 
 
+class DecodeParams(Section):
+    """Search settings; the serving API accepts any of them per request."""
+
+    beam_size: int = Field(5, ge=1, le=64)  # 1 is greedy search
+    max_length: int = Field(20, ge=1, le=1000)
+    min_length: int = Field(0, ge=0)
+    length_penalty: Literal["none", "avg", "gnmt"] = "gnmt"
+    alpha: float = Field(0.6, ge=0)
+    no_repeat_ngram_size: int = Field(3, ge=0)
+    replace_unk: bool = True  # copy the most-attended source word in place of <unk>
+    batch_tokens: int = Field(4000, gt=0)  # source tokens per decoding batch
+
+
+class ScoringParams(Section):
+    rouge_types: list[str] = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+    use_stemmer: bool = True
+    # default: rouge-score's tokenizer (lowercase, ASCII letters and digits only, as ROUGE-1.5.5
+    # and the published numbers); unicode: keeps letters of any script.
+    tokenizer: Literal["default", "unicode"] = "default"
+    bootstrap_samples: int = Field(1000, ge=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    seed: int = 0
+
+
+class ExtraTestSet(Section):
+    """A test-only set such as DUC-2004: line-aligned documents and several reference files."""
+
+    path: Path
+    document: str
+    references: list[str] = Field(min_length=1)
+    measure: Literal["f", "r", "p"] = "f"
+    truncate_bytes: int | None = Field(None, gt=0)  # DUC convention: 75
+
+
+class EvaluateParams(Section):
+    decode: DecodeParams = DecodeParams()
+    scoring: ScoringParams = ScoringParams()
+    baseline: Literal["lead_words", "lead_sentences"] = "lead_words"
+    lead_n: int = Field(8, ge=1)  # words for lead_words, sentences for lead_sentences
+    max_test_examples: int | None = Field(None, ge=1)  # null: the whole test split
+    attention_examples: int = Field(4, ge=0)  # heatmaps drawn for the first N test examples
+    length_buckets: list[int] = [10, 20, 30, 40, 60]  # source-length bucket edges (tokens)
+    extra_test_sets: dict[str, ExtraTestSet] = {}
+
+
 class Params(BaseModel):
     """The whole of ``params.yaml``. Later stages add their sections here."""
 
@@ -180,6 +225,7 @@ class Params(BaseModel):
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     tracking: TrackingParams = TrackingParams()
+    evaluate: EvaluateParams = EvaluateParams()
 
     def to_flat_dict(self) -> dict[str, object]:
         """``section.key`` -> value, for MLflow's flat parameter list."""
@@ -244,6 +290,10 @@ class Paths:
     train_run = models / "mlflow_run.json"
     train_history = reports / "train_history.csv"
     train_metrics = reports / "train_metrics.json"
+    metrics = reports / "metrics.json"
+    predictions = reports / "predictions.jsonl"
+    rouge_by_length = reports / "rouge_by_length.csv"
+    attention_dir = reports / "attention"
 
     @classmethod
     def interim_split(cls, split: str) -> Path:

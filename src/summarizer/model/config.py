@@ -45,8 +45,12 @@ class Seq2SeqConfig:
             _check_int(self, name, minimum=1)
         for name in ("enc_layers", "dec_layers"):
             _check_int(self, name, minimum=1)
-        special = {"pad_id": self.pad_id, "unk_id": self.unk_id,
-                   "bos_id": self.bos_id, "eos_id": self.eos_id}
+        special = {
+            "pad_id": self.pad_id,
+            "unk_id": self.unk_id,
+            "bos_id": self.bos_id,
+            "eos_id": self.eos_id,
+        }
         for name in special:
             _check_int(self, name, minimum=0)
             # Both vocabularies share the special ids, so each must fit in the smaller one.
@@ -60,11 +64,13 @@ class Seq2SeqConfig:
         if self.rnn_type not in RNN_TYPES:
             raise ValueError(f"rnn_type must be one of {RNN_TYPES}, got {self.rnn_type!r}")
         if self.attention not in ATTENTION_TYPES:
-            raise ValueError(
-                f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}"
-            )
-        for name in ("bidirectional", "input_feeding", "tie_embeddings",
-                     "share_src_tgt_embeddings"):
+            raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}")
+        for name in (
+            "bidirectional",
+            "input_feeding",
+            "tie_embeddings",
+            "share_src_tgt_embeddings",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):

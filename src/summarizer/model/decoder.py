@@ -79,9 +79,7 @@ class Decoder(nn.Module):
 
     def can_run_parallel(self, teacher_forcing_ratio: float) -> bool:
         """Whether the fast path gives exactly the stepwise result."""
-        return (
-            teacher_forcing_ratio >= 1.0 and not self.config.input_feeding and not self.bahdanau
-        )
+        return teacher_forcing_ratio >= 1.0 and not self.config.input_feeding and not self.bahdanau
 
     def init_state(self, h0: Tensor, c0: Tensor | None) -> DecoderState:
         feed = None

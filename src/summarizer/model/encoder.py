@@ -60,8 +60,12 @@ class Encoder(nn.Module):
         self.embedding = embedding
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = make_rnn(
-            config.rnn_type, config.emb_dim, config.enc_hidden_per_direction, config.enc_layers,
-            config.dropout, config.bidirectional,
+            config.rnn_type,
+            config.emb_dim,
+            config.enc_hidden_per_direction,
+            config.enc_layers,
+            config.dropout,
+            config.bidirectional,
         )
         # One linear map from all encoder layers' final states to all decoder layers' initial
         # states: works for any pair of layer counts and lets each decoder layer pick what it needs.
@@ -74,11 +78,17 @@ class Encoder(nn.Module):
         """``src [B, S]`` -> ``(memory [B, S, H], h0 [L_dec, B, H], c0 or None)``."""
         lengths = check_lengths(src_lengths, src.size(1))
         x = self.dropout(self.embedding(src))
-        # Packing skips padded positions entirely, so a padded example's final state is exactly
-        # the one it would have alone (enforce_sorted=False: no need to sort the batch).
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, state = run_rnn(self.rnn, packed)
-        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        if int(lengths.min()) == src.size(1):
+            # No padding at all (length-bucketed batches often have none): the plain call gives
+            # the same result and, on CPU, uses the fused oneDNN kernel instead of the per-step
+            # loop that packed sequences fall back to there (about 1.5x slower).
+            memory, state = run_rnn(self.rnn, x)
+        else:
+            # Packing skips padded positions entirely, so a padded example's states are exactly
+            # the ones it would have alone (enforce_sorted=False: no need to sort the batch).
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, state = run_rnn(self.rnn, packed)
+            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         if isinstance(state, tuple):
             h_n, c_n = state
             return memory, self._bridge(h_n, self.bridge_h), self._bridge(c_n, self.bridge_c)

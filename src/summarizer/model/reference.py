@@ -21,7 +21,11 @@ from torch import Tensor, nn
 
 class ReferenceEncoder(nn.Module):
     def __init__(
-        self, vocab_size: int, emb_dim: int = 256, hid_dim: int = 512, n_layers: int = 2,
+        self,
+        vocab_size: int,
+        emb_dim: int = 256,
+        hid_dim: int = 512,
+        n_layers: int = 2,
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
@@ -37,7 +41,11 @@ class ReferenceEncoder(nn.Module):
 
 class ReferenceDecoder(nn.Module):
     def __init__(
-        self, vocab_size: int, emb_dim: int = 256, hid_dim: int = 512, n_layers: int = 2,
+        self,
+        vocab_size: int,
+        emb_dim: int = 256,
+        hid_dim: int = 512,
+        n_layers: int = 2,
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
@@ -54,8 +62,13 @@ class ReferenceDecoder(nn.Module):
 
 class ReferenceSeq2Seq(nn.Module):
     def __init__(
-        self, src_vocab_size: int, tgt_vocab_size: int, emb_dim: int = 256, hid_dim: int = 512,
-        n_layers: int = 2, dropout: float = 0.5,
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        emb_dim: int = 256,
+        hid_dim: int = 512,
+        n_layers: int = 2,
+        dropout: float = 0.5,
     ) -> None:
         super().__init__()
         self.encoder = ReferenceEncoder(src_vocab_size, emb_dim, hid_dim, n_layers, dropout)

@@ -10,7 +10,11 @@ RNNState = Tensor | tuple[Tensor, Tensor]
 
 
 def make_rnn(
-    rnn_type: str, input_dim: int, hidden_dim: int, layers: int, dropout: float,
+    rnn_type: str,
+    input_dim: int,
+    hidden_dim: int,
+    layers: int,
+    dropout: float,
     bidirectional: bool = False,
 ) -> nn.LSTM | nn.GRU:
     rnn_cls = nn.LSTM if rnn_type == "lstm" else nn.GRU

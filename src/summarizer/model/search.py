@@ -92,7 +92,9 @@ def greedy_search(
         memory, state = model.encode(src, src_lengths)
         batch, src_len = src.shape
         device = src.device
-        out_tokens = torch.full((batch, max_length + 1), cfg.pad_id, dtype=torch.long, device=device)
+        out_tokens = torch.full(
+            (batch, max_length + 1), cfg.pad_id, dtype=torch.long, device=device
+        )
         out_attn = torch.zeros(batch, max_length + 1, src_len, device=device)
         scores = torch.zeros(batch, device=device)
         lengths = torch.full((batch,), max_length, dtype=torch.long, device=device)
@@ -101,8 +103,15 @@ def greedy_search(
         for t in range(max_length + 1):
             logits, attn, state = model.decode_step(tokens, state, memory)
             log_probs = torch.log_softmax(logits.float(), dim=-1)
-            _constrain(log_probs, out_tokens[alive, :t], t, cfg, min_length, max_length,
-                       no_repeat_ngram_size)
+            _constrain(
+                log_probs,
+                out_tokens[alive, :t],
+                t,
+                cfg,
+                min_length,
+                max_length,
+                no_repeat_ngram_size,
+            )
             best, tokens = log_probs.max(dim=-1)
             scores[alive] += best
             out_tokens[alive, t] = tokens
@@ -145,8 +154,9 @@ def beam_search(
         vocab = cfg.tgt_vocab_size
         n_cand = min(2 * k, k * vocab)
         # Finished hypotheses per original example: at most k slots.
-        fin_tokens = torch.full((batch, k, max_length + 1), cfg.pad_id, dtype=torch.long,
-                                device=device)
+        fin_tokens = torch.full(
+            (batch, k, max_length + 1), cfg.pad_id, dtype=torch.long, device=device
+        )
         fin_attn = torch.zeros(batch, k, max_length + 1, src_len, device=device)
         fin_len = torch.zeros(batch, k, dtype=torch.long, device=device)
         fin_score = torch.full((batch, k), NEG_INF, device=device)
@@ -199,7 +209,9 @@ def beam_search(
             pick = order.argsort(dim=1, stable=True)[:, :k]
             beam_scores = top_scores.gather(1, pick)
             next_tok = top_tok.gather(1, pick)
-            parent = (torch.arange(n_live, device=device) * k).unsqueeze(1) + src_beam.gather(1, pick)
+            parent = (torch.arange(n_live, device=device) * k).unsqueeze(1) + src_beam.gather(
+                1, pick
+            )
 
             done = fin_count[active] >= k
             if bool(done.any()):
@@ -236,13 +248,13 @@ def _check_options(
     if max_length < 0:
         raise ValueError(f"max_length must be >= 0, got {max_length}")
     if not 0 <= min_length <= max_length:
-        raise ValueError(
-            f"min_length must be in [0, max_length={max_length}], got {min_length}"
-        )
+        raise ValueError(f"min_length must be in [0, max_length={max_length}], got {min_length}")
     if ngram < 0:
         raise ValueError(f"no_repeat_ngram_size must be >= 0 (0 = off), got {ngram}")
     if length_penalty not in LENGTH_PENALTIES:
-        raise ValueError(f"length_penalty must be one of {LENGTH_PENALTIES}, got {length_penalty!r}")
+        raise ValueError(
+            f"length_penalty must be one of {LENGTH_PENALTIES}, got {length_penalty!r}"
+        )
 
 
 def _constrain(
@@ -276,7 +288,7 @@ def _block_ngrams(log_probs: Tensor, history: Tensor, n: int) -> None:
         )
     else:
         windows = history.unfold(1, n, 1)  # [N, t-n+1, n]: every n-gram so far
-        suffix = history[:, history.size(1) - (n - 1):]  # the n-1 tokens the next one extends
+        suffix = history[:, history.size(1) - (n - 1) :]  # the n-1 tokens the next one extends
         match = (windows[:, :, :-1] == suffix.unsqueeze(1)).all(dim=-1)
         # scatter_add (not scatter) so duplicate tokens with differing match flags add up.
         banned = torch.zeros_like(log_probs).scatter_add_(

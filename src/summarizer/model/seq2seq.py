@@ -41,9 +41,7 @@ class Seq2Seq(nn.Module):
         if config.share_src_tgt_embeddings:
             tgt_emb = src_emb
         else:
-            tgt_emb = nn.Embedding(
-                config.tgt_vocab_size, config.emb_dim, padding_idx=config.pad_id
-            )
+            tgt_emb = nn.Embedding(config.tgt_vocab_size, config.emb_dim, padding_idx=config.pad_id)
         self.encoder = Encoder(config, src_emb)
         self.decoder = Decoder(config, tgt_emb)
         self.reset_parameters()
@@ -70,9 +68,7 @@ class Seq2Seq(nn.Module):
         keys = self.decoder.attention.precompute(memory)
         return EncoderMemory(memory, mask, keys), self.decoder.init_state(h0, c0)
 
-    def decode_step(
-        self, tokens: Tensor, state: DecoderState, memory: EncoderMemory
-    ) -> StepOutput:
+    def decode_step(self, tokens: Tensor, state: DecoderState, memory: EncoderMemory) -> StepOutput:
         """One decoding step for ``tokens [B]`` (the previous output, ``<bos>`` at first)."""
         attn_vec, weights, state = self.decoder.step(tokens, state, memory)
         return StepOutput(self.decoder.project(attn_vec), weights, state)
@@ -92,7 +88,9 @@ class Seq2Seq(nn.Module):
         (it gives the same result; tests compare the two).
         """
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
-            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
+            raise ValueError(
+                f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}"
+            )
         if tgt_in.dim() != 2 or tgt_in.size(1) == 0:
             raise ValueError(f"tgt_in must be [batch, steps>=1], got {tuple(tgt_in.shape)}")
         memory, state = self.encode(src, src_lengths)

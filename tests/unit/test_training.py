@@ -1,0 +1,166 @@
+"""The trainer on small real Gigaword slices: batching, resume exactness, signals, devices."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from summarizer.batching import EncodedPairs, collate, token_batches
+from summarizer.config import ModelParams, TokenizeParams, TrainParams, VocabParams
+from summarizer.data.tokenization import TextProcessor
+from summarizer.data.vocab import Vocab
+from summarizer.training import (
+    DeviceError,
+    Trainer,
+    TrainingInterrupted,
+    model_config,
+    select_device,
+    teacher_forcing_ratio,
+)
+from tests.conftest import DATASETS
+
+TINY_MODEL = ModelParams(emb_dim=32, hidden_dim=48, enc_layers=1, dec_layers=1, dropout=0.1)
+
+
+def gigaword_pairs(count: int, max_size: int = 2000) -> tuple[EncodedPairs, Vocab, Vocab]:
+    root = DATASETS / "gigaword"
+    with open(root / "train.article.txt") as docs, open(root / "train.title.txt") as titles:
+        documents = [next(docs) for _ in range(count)]
+        summaries = [next(titles) for _ in range(count)]
+    processor = TextProcessor(TokenizeParams(max_source_len=30, max_target_len=12))
+    sources = processor.tokenize_source(documents)
+    targets = processor.tokenize_target(summaries)
+    params = VocabParams(min_freq=1, max_size=max_size)
+    src_vocab, tgt_vocab = Vocab.build(sources, params), Vocab.build(targets, params)
+    return EncodedPairs.from_tokens(sources, targets, src_vocab, tgt_vocab), src_vocab, tgt_vocab
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[EncodedPairs, Vocab, Vocab]:
+    return gigaword_pairs(120)
+
+
+def make_trainer(data, checkpoint_dir: Path, **overrides) -> Trainer:
+    pairs, src_vocab, tgt_vocab = data
+    settings = dict(
+        device="cpu",
+        max_epochs=2,
+        batch_tokens=600,
+        max_batch_size=16,
+        warmup_steps=3,
+        checkpoint_every_steps=0,
+        early_stopping_patience=5,
+        seed=3,
+        threads=1,
+    )
+    settings.update(overrides)
+    params = TrainParams(**settings)
+    return Trainer(params, model_config(TINY_MODEL, len(src_vocab), len(tgt_vocab)), checkpoint_dir)
+
+
+def test_token_batches_cover_every_example_once_within_budget() -> None:
+    rng = np.random.default_rng(0)
+    src = rng.integers(1, 40, size=500)
+    tgt = rng.integers(1, 12, size=500)
+    batches = token_batches(src, tgt, batch_tokens=400, max_batch_size=32, rng=rng)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(500))
+    for batch in batches:
+        padded = len(batch) * (src[batch].max() + tgt[batch].max() + 1)
+        assert len(batch) == 1 or padded <= 400
+        assert len(batch) <= 32
+    # sorting by length keeps padding low: most of each batch is real tokens
+    real = sum(int(src[b].sum() + tgt[b].sum() + len(b)) for b in batches)
+    padded_total = sum(len(b) * int(src[b].max() + tgt[b].max() + 1) for b in batches)
+    assert real / padded_total > 0.8  # random batches of 32 would be about 0.55
+
+
+def test_collate_shifts_targets_and_pads(data) -> None:
+    pairs, _, _ = data
+    batch = collate(pairs, [0, 1])
+    assert batch.tgt_in[:, 0].eq(2).all()  # <s>
+    length = len(pairs.targets[0])
+    assert batch.tgt_out[0, length].item() == 3  # </s> after the last target token
+    assert torch.equal(batch.tgt_in[0, 1 : length + 1], batch.tgt_out[0, :length])
+    assert batch.num_target_tokens == len(pairs.targets[0]) + len(pairs.targets[1]) + 2
+
+
+def test_forced_missing_device_is_a_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(DeviceError, match="train.device is 'cuda' but no CUDA device"):
+        select_device("cuda")
+    assert select_device("auto").type in ("cpu", "mps")
+
+
+def test_teacher_forcing_schedule_goes_linearly_to_minimum() -> None:
+    params = TrainParams(max_epochs=5, teacher_forcing=1.0, teacher_forcing_min=0.5)
+    assert [teacher_forcing_ratio(params, e) for e in range(5)] == [1.0, 0.875, 0.75, 0.625, 0.5]
+
+
+def test_overfits_a_handful_of_real_pairs() -> None:
+    pairs, src_vocab, tgt_vocab = gigaword_pairs(8, max_size=500)
+    params = TrainParams(device="cpu", lr=0.01, warmup_steps=0, scheduler="constant", seed=0)
+    config = model_config(
+        ModelParams(emb_dim=64, hidden_dim=128, enc_layers=1, dec_layers=1, dropout=0.0),
+        len(src_vocab),
+        len(tgt_vocab),
+    )
+    trainer = Trainer(params, config, Path("unused"))
+    batch = collate(pairs, range(len(pairs)))
+    for _ in range(150):
+        loss_sum, tokens = trainer._train_step([batch], 1.0)
+    assert loss_sum / tokens < 0.05
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_run_resumes_to_identical_weights(data, tmp_path: Path, signum: int) -> None:
+    reference = make_trainer(data, tmp_path / "uninterrupted")
+    reference.fit(data[0], data[0].subset(30))
+
+    interrupted = make_trainer(data, tmp_path / "resumed")
+
+    def send_signal(step: int) -> None:
+        if step == 5:  # mid-way through the first epoch
+            os.kill(os.getpid(), signum)
+
+    with pytest.raises(TrainingInterrupted) as stopped:
+        interrupted.fit(data[0], data[0].subset(30), on_step_end=send_signal)
+    assert stopped.value.signum == signum
+    assert interrupted.last_checkpoint.is_file()
+    assert interrupted.progress.global_step == 5
+
+    resumed = make_trainer(data, tmp_path / "resumed")
+    progress = resumed.fit(data[0], data[0].subset(30))
+    assert progress.finished and progress.global_step == reference.progress.global_step
+    for name, tensor in reference.model.state_dict().items():
+        assert torch.equal(tensor, resumed.model.state_dict()[name]), name
+    assert [r["val_loss"] for r in progress.history] == [
+        r["val_loss"] for r in reference.progress.history
+    ]
+    assert [r["train_loss"] for r in progress.history] == pytest.approx(
+        [r["train_loss"] for r in reference.progress.history]
+    )
+
+
+def test_checkpoint_holds_full_state_and_weights_load_safely(data, tmp_path: Path) -> None:
+    trainer = make_trainer(data, tmp_path, max_epochs=1)
+    trainer.fit(data[0], data[0].subset(20))
+    state = torch.load(trainer.best_checkpoint, weights_only=False)
+    assert {"model", "optimizer", "scheduler", "progress", "rng"} <= set(state)
+    torch.save(state["model"], tmp_path / "weights.pt")
+    weights = torch.load(tmp_path / "weights.pt", weights_only=True)
+    assert set(weights) == set(trainer.model.state_dict())
+
+
+def test_validation_loss_improves_over_epochs(data, tmp_path: Path) -> None:
+    trainer = make_trainer(data, tmp_path, max_epochs=4, lr=0.005)
+    progress = trainer.fit(data[0], data[0].subset(40))
+    losses = [r["val_loss"] for r in progress.history]
+    assert losses[-1] < losses[0]
+    assert progress.best_epoch >= 2
