@@ -33,6 +33,10 @@ class Workspace:
     @classmethod
     def create(cls, root: Path, params: Mapping[str, Any] | None = None) -> Workspace:
         root.mkdir(parents=True, exist_ok=True)
+        # Paths in params.yaml are relative to the repository (../shared/datasets/...).
+        shared = root.parent / "shared"
+        if not shared.exists():
+            shared.symlink_to(REPO_ROOT.parent / "shared", target_is_directory=True)
         for name in COPIED:
             source = REPO_ROOT / name
             target = root / name

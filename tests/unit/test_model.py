@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -26,8 +27,13 @@ SRC_V, TGT_V = 40, 30
 
 def small_config(**overrides: object) -> Seq2SeqConfig:
     values: dict[str, object] = dict(
-        src_vocab_size=SRC_V, tgt_vocab_size=TGT_V, emb_dim=16, hidden_dim=24, enc_layers=2,
-        dec_layers=2, dropout=0.0,
+        src_vocab_size=SRC_V,
+        tgt_vocab_size=TGT_V,
+        emb_dim=16,
+        hidden_dim=24,
+        enc_layers=2,
+        dec_layers=2,
+        dropout=0.0,
     )
     values.update(overrides)
     return Seq2SeqConfig(**values)  # type: ignore[arg-type]
@@ -52,6 +58,16 @@ def model_for(cfg: Seq2SeqConfig, seed: int = 0) -> Seq2Seq:
 
 
 ALL_VARIANTS = [(rnn, attn) for rnn in RNN_TYPES for attn in ATTENTION_TYPES]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """These models are tiny: one thread is as fast, and immune to OpenMP threads spinning
+    against other processes on a small shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 # --- config -----------------------------------------------------------------------------------
@@ -243,7 +259,9 @@ def test_tied_and_shared_embeddings(emb_dim: int) -> None:
     assert fresh.decoder.output.weight is fresh.decoder.embedding.weight
     src, lengths, tgt_in = make_batch([5, 2])
     src = src.clamp(max=TGT_V - 1)
-    torch.testing.assert_close(model(src, lengths, tgt_in).logits, fresh(src, lengths, tgt_in).logits)
+    torch.testing.assert_close(
+        model(src, lengths, tgt_in).logits, fresh(src, lengths, tgt_in).logits
+    )
 
 
 @pytest.mark.parametrize("rnn_type", RNN_TYPES)
@@ -271,7 +289,7 @@ def test_overfits_a_handful_of_pairs() -> None:
     gold = torch.randint(4, TGT_V, (8, 6), generator=gen)
     gold[:, -1] = EOS
     tgt_in = torch.cat([torch.full((8, 1), BOS), gold[:, :-1]], dim=1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-2)
     for _ in range(300):
         out = model(src, lengths, tgt_in)
         loss = F.cross_entropy(out.logits.transpose(1, 2), gold)

@@ -1,4 +1,4 @@
-"""The model's hyper-parameters: one dataclass, validated once, stored as JSON beside the weights."""
+"""Model hyper-parameters: one dataclass, validated once, saved as JSON beside the weights."""
 
 from __future__ import annotations
 

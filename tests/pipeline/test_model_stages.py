@@ -1,0 +1,92 @@
+"""train and evaluate through a real ``dvc repro`` with tiny params, tracked in a real SQLite
+MLflow store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import write_gigaword_slice
+from tests.pipeline.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "model": {"emb_dim": 32, "hidden_dim": 64, "dropout": 0.1},
+    "train": {"max_epochs": 2, "batch_tokens": 1500, "warmup_steps": 5, "threads": 1},
+    "evaluate": {
+        "max_test_examples": 25,
+        "attention_examples": 2,
+        "decode": {"beam_size": 3, "max_length": 12},
+        "scoring": {"bootstrap_samples": 50},
+    },
+    "tracking": {"experiment": "pipeline-test", "log_system_metrics": False},
+}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, datasets_dir: Path) -> Workspace:
+    raw = write_gigaword_slice(tmp_path / "raw" / "gigaword", train_pairs=300, test_pairs=40)
+    return Workspace.create(tmp_path / "repo", params={"dataset": {"path": str(raw)}, **TINY})
+
+
+def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    (tmp_path / "store").mkdir()
+    result = workspace.dvc("repro", "evaluate", env={"MLFLOW_TRACKING_URI": uri})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    root = workspace.root
+
+    model_dir = root / "models" / "summarizer"
+    assert {p.name for p in model_dir.iterdir()} >= {
+        "model.pt",
+        "config.json",
+        "tokenizer.json",
+        "vocab",
+        "meta.json",
+    }
+    history = (root / "reports" / "train_history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,train_loss,val_loss")
+    assert len(history) == 3  # header + 2 epochs
+    metrics = json.loads((root / "reports" / "metrics.json").read_text())
+    assert metrics["test"]["n_examples"] == 25
+    assert "rougeLsum_f_low" in metrics["test"]
+    assert metrics["baseline_lead_words_8"]["rouge1_f"] > 10
+    assert metrics["duc2004"]["model"]["n_examples"] == 500
+    assert 0 <= metrics["checks"]["distinct_prediction_share"] <= 1
+    predictions = (root / "reports" / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == 25
+    assert {"id", "document", "reference", "prediction", "rouge"} <= set(json.loads(predictions[0]))
+    assert len(list((root / "reports" / "attention").glob("*.png"))) <= 2
+
+    run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.hidden_dim"] == "64"
+    assert run.data.params["train.max_epochs"] == "2"
+    assert run.data.tags["git_dirty"] in ("True", "False")
+    assert len(run.data.tags["data_hash"]) == 64
+    val_history = client.get_metric_history(run_id, "val_loss")
+    assert [m.step for m in val_history] == [1, 2]
+    assert "test_rougeL_f" in run.data.metrics and "baseline_rouge1_f" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"model", "training", "evaluation"} <= artifacts
+    training = {a.path for a in client.list_artifacts(run_id, "training")}
+    assert "training/train_history.png" in training
+
+    again = workspace.dvc("repro", "evaluate", env={"MLFLOW_TRACKING_URI": uri})
+    assert again.returncode == 0
+    assert "Running stage" not in again.stdout
+
+
+def test_unreachable_tracking_store_fails_before_training(workspace: Workspace) -> None:
+    result = workspace.dvc("repro", "train", env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9/"})
+    assert result.returncode != 0
+    assert "http://127.0.0.1:9/" in result.stderr and "cannot be reached" in result.stderr
+    assert not (workspace.root / "models" / "checkpoints" / "last.pt").exists()

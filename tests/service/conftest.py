@@ -1,0 +1,114 @@
+"""A small real model and a throw-away SQLite-backed MLflow store for the registry and serving tests.
+
+The model is trained for a few steps on the first real Gigaword pairs, so it loads, decodes and
+serves exactly like a pipeline-trained one, only badly. Each test gets its own MLflow store in a
+temporary directory (``MLFLOW_TRACKING_URI`` points there), so tests never see each other's
+registered versions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from summarizer.config import DecodeParams, ModelParams, TokenizeParams, TrainParams, VocabParams
+from tests.conftest import DATASETS
+
+TOKENIZE = TokenizeParams(max_source_len=30, max_target_len=12, mask_digits=True)
+TINY_MODEL = ModelParams(emb_dim=24, hidden_dim=32, enc_layers=1, dec_layers=1, dropout=0.0)
+# Cheap decoding keeps the tests fast; beam search is still exercised (beam_size > 1).
+DECODE = DecodeParams(beam_size=2, max_length=8, no_repeat_ngram_size=2)
+MODEL_NAME = "summarizer-test"
+
+
+def gigaword_documents(count: int, split: str = "test") -> list[str]:
+    with open(DATASETS / "gigaword" / f"{split}.article.txt", encoding="utf-8") as handle:
+        return [next(handle).strip() for _ in range(count)]
+
+
+def train_tiny_model(target: Path, pairs: int = 160, seed: int = 0) -> Path:
+    """Train a tiny seq2seq for two epochs and save it as the train stage does."""
+    from summarizer.batching import EncodedPairs
+    from summarizer.data.tokenization import TextProcessor
+    from summarizer.data.vocab import Vocab
+    from summarizer.model_io import save_model_dir
+    from summarizer.training import Trainer, model_config
+
+    root = DATASETS / "gigaword"
+    with open(root / "train.article.txt") as docs, open(root / "train.title.txt") as titles:
+        documents = [next(docs) for _ in range(pairs)]
+        summaries = [next(titles) for _ in range(pairs)]
+    processor = TextProcessor(TOKENIZE)
+    sources = processor.tokenize_source(documents)
+    targets = processor.tokenize_target(summaries)
+    vocab_params = VocabParams(min_freq=1, max_size=1500)
+    src_vocab = Vocab.build(sources, vocab_params)
+    tgt_vocab = Vocab.build(targets, vocab_params)
+    encoded = EncodedPairs.from_tokens(sources, targets, src_vocab, tgt_vocab)
+    config = model_config(TINY_MODEL, len(src_vocab), len(tgt_vocab))
+    params = TrainParams(
+        device="cpu",
+        max_epochs=2,
+        batch_tokens=800,
+        max_batch_size=32,
+        warmup_steps=2,
+        checkpoint_every_steps=0,
+        lr=0.01,
+        seed=seed,
+        threads=1,
+    )
+    trainer = Trainer(params, config, target.parent / f".{target.name}-checkpoints")
+    trainer.fit(encoded, encoded.subset(32))
+    meta = {"best_epoch": trainer.progress.best_epoch, "data_hash": f"tiny-{pairs}-{seed}"}
+    save_model_dir(target, trainer.model.state_dict(), config, TOKENIZE, src_vocab, tgt_vocab, meta)
+    return target
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path) -> Path:
+    return train_tiny_model(tmp_path_factory.mktemp("tiny") / "summarizer")
+
+
+@dataclass
+class Store:
+    """One isolated MLflow tracking + registry store."""
+
+    root: Path
+    uri: str
+
+    def new_run(self, experiment: str = "tests", tags: dict[str, str] | None = None) -> str:
+        from summarizer import tracking
+
+        run = tracking.TrainingRun.start(self.uri, experiment, tags=tags or {})
+        run.end()
+        return run.run_id
+
+    def client(self):
+        from summarizer import tracking
+
+        return tracking.client(self.uri)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # The environment variable is what the CLI and any subprocess resolve the store from.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    previous = mlflow.get_tracking_uri()
+    yield Store(tmp_path, uri)
+    mlflow.set_tracking_uri(previous)
+    mlflow.set_registry_uri(previous)
+
+
+def write_metrics(path: Path, **test_metrics: float) -> Path:
+    """A reports/metrics.json as the evaluate stage writes it (the parts register reads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"test": {**test_metrics, "n_examples": 50}}) + "\n")
+    return path

@@ -1,0 +1,236 @@
+"""Batched greedy and beam search: equivalences, constraints, scores, and UNK replacement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from summarizer.model import (
+    Hypothesis,
+    Seq2Seq,
+    Seq2SeqConfig,
+    beam_search,
+    greedy_search,
+    replace_unknowns,
+)
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+SRC_V, TGT_V = 40, 30
+LENGTHS = [7, 3, 5, 1, 6]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """These models are tiny: one thread is as fast, and immune to OpenMP threads spinning
+    against other processes on a small shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def random_model(seed: int = 0, scale: float = 0.5, **overrides: object) -> Seq2Seq:
+    """An untrained model with large weights, so its outputs depend on the source and are
+    peaked enough to make ties between candidates practically impossible."""
+    values: dict[str, object] = dict(
+        src_vocab_size=SRC_V, tgt_vocab_size=TGT_V, emb_dim=16, hidden_dim=24, dropout=0.2
+    )
+    values.update(overrides)
+    torch.manual_seed(seed)
+    model = Seq2Seq(Seq2SeqConfig(**values))  # type: ignore[arg-type]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-scale, scale)
+    return model
+
+
+def sources(lengths: list[int] = LENGTHS, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    src = torch.randint(4, SRC_V, (len(lengths), max(lengths)), generator=gen)
+    for i, n in enumerate(lengths):
+        src[i, n:] = PAD
+    return src, torch.tensor(lengths)
+
+
+def ngrams(tokens: list[int], n: int) -> list[tuple[int, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def teacher_forced_log_prob(model: Seq2Seq, src: torch.Tensor, n: int, hyp: Hypothesis) -> float:
+    """Sum of log-probabilities of ``hyp``'s tokens and a final <eos>, from the forward pass."""
+    tgt_in = torch.tensor([[BOS, *hyp.token_ids]])
+    gold = torch.tensor([[*hyp.token_ids, EOS]])
+    with torch.no_grad():
+        out = model.eval()(src[:, :n], torch.tensor([n]), tgt_in)
+    return -F.cross_entropy(out.logits[0], gold[0], reduction="sum").item()
+
+
+SEARCH_OPTIONS = [
+    {},
+    {"min_length": 4, "max_length": 6},
+    {"no_repeat_ngram_size": 2, "length_penalty": "gnmt", "alpha": 0.7},
+    {"no_repeat_ngram_size": 1, "length_penalty": "avg", "max_length": 8},
+]
+
+
+@pytest.mark.parametrize("options", SEARCH_OPTIONS)
+@pytest.mark.parametrize(
+    "overrides", [{}, {"rnn_type": "gru", "attention": "bahdanau", "input_feeding": True}]
+)
+def test_beam_size_one_equals_greedy(options: dict, overrides: dict) -> None:
+    model = random_model(**overrides)
+    src, lengths = sources()
+    greedy = greedy_search(model, src, lengths, **options)
+    beam = beam_search(model, src, lengths, beam_size=1, **options)
+    assert [h.token_ids for h in beam] == [h.token_ids for h in greedy]
+    assert [h.score for h in beam] == pytest.approx([h.score for h in greedy], abs=1e-6)
+    for b, g in zip(beam, greedy, strict=True):
+        torch.testing.assert_close(b.attention, g.attention)
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_ngram_blocking_never_repeats_an_ngram(search: str, n: int) -> None:
+    # An untrained model loves repeating itself; min_length forces long outputs.
+    model = random_model(seed=1, scale=0.2)
+    src, lengths = sources()
+    kwargs = {"max_length": 15, "min_length": 15, "no_repeat_ngram_size": n}
+    if search == "beam":
+        hyps = beam_search(model, src, lengths, beam_size=4, **kwargs)
+    else:
+        hyps = greedy_search(model, src, lengths, **kwargs)
+    unblocked = greedy_search(model, src, lengths, max_length=15, min_length=15)
+    assert any(len(set(ngrams(h.token_ids, n))) < len(ngrams(h.token_ids, n)) for h in unblocked)
+    for h in hyps:
+        assert len(h.token_ids) == 15
+        assert len(set(ngrams(h.token_ids, n))) == len(ngrams(h.token_ids, n)), h.token_ids
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+@pytest.mark.parametrize(("min_length", "max_length"), [(0, 0), (0, 2), (3, 5), (6, 6)])
+def test_length_limits_hold(beam_size: int, min_length: int, max_length: int) -> None:
+    model = random_model(seed=2)
+    src, lengths = sources()
+    hyps = beam_search(
+        model, src, lengths, beam_size=beam_size, min_length=min_length, max_length=max_length
+    )
+    for h in hyps:
+        assert min_length <= len(h.token_ids) <= max_length
+        assert h.attention.shape[0] == len(h.token_ids)
+        assert all(t not in (PAD, BOS, EOS) for t in h.token_ids)
+
+
+def test_bad_options_are_clear_errors() -> None:
+    model = random_model()
+    src, lengths = sources()
+    with pytest.raises(ValueError, match="min_length"):
+        beam_search(model, src, lengths, min_length=5, max_length=4)
+    with pytest.raises(ValueError, match="length_penalty"):
+        greedy_search(model, src, lengths, length_penalty="wu")
+    with pytest.raises(ValueError, match="beam_size"):
+        beam_search(model, src, lengths, beam_size=0)
+    with pytest.raises(ValueError, match="at least one token"):
+        beam_search(model, src, torch.tensor([7, 0, 5, 1, 6]))
+
+
+@pytest.mark.parametrize("beam_size", [1, 4])
+def test_batched_search_equals_one_example_at_a_time(beam_size: int) -> None:
+    model = random_model(seed=3, dropout=0.0)
+    src, lengths = sources()
+    kwargs = {"beam_size": beam_size, "max_length": 10, "length_penalty": "gnmt", "alpha": 0.6}
+    batched = beam_search(model, src, lengths, **kwargs)
+    for i, n in enumerate(LENGTHS):
+        (alone,) = beam_search(model, src[i : i + 1, :n], lengths[i : i + 1], **kwargs)
+        assert alone.token_ids == batched[i].token_ids
+        assert alone.score == pytest.approx(batched[i].score, abs=1e-4)
+        torch.testing.assert_close(alone.attention, batched[i].attention, atol=1e-5, rtol=1e-4)
+    outputs = {tuple(h.token_ids) for h in batched}
+    assert len(outputs) > 1, "degenerate model: the comparison would prove little"
+
+
+@pytest.mark.parametrize("length_penalty", ["none", "avg", "gnmt"])
+def test_beam_scores_and_attention_match_the_model(length_penalty: str) -> None:
+    """The bookkeeping (reordering beams, setting finished ones aside) keeps each hypothesis's
+    tokens, score and attention together: re-scoring with a forward pass gives the same."""
+    model = random_model(seed=4)
+    src, lengths = sources()
+    alpha = 0.8
+    hyps = beam_search(
+        model, src, lengths, beam_size=5, max_length=9, length_penalty=length_penalty, alpha=alpha
+    )
+    for i, (h, n) in enumerate(zip(hyps, LENGTHS, strict=True)):
+        scored = len(h.token_ids) + 1
+        penalty = {"none": 1.0, "avg": scored, "gnmt": ((5 + scored) / 6) ** alpha}
+        log_prob = teacher_forced_log_prob(model, src[i : i + 1], n, h)
+        assert h.score * penalty[length_penalty] == pytest.approx(log_prob, abs=1e-4)
+        with torch.no_grad():
+            out = model(src[i : i + 1, :n], torch.tensor([n]), torch.tensor([[BOS, *h.token_ids]]))
+        torch.testing.assert_close(h.attention, out.attention[0, :-1], atol=1e-5, rtol=1e-4)
+
+
+def test_beam_finds_at_least_the_greedy_log_prob() -> None:
+    model = random_model(seed=5)
+    src, lengths = sources()
+    greedy = greedy_search(model, src, lengths, max_length=8)
+    beam = beam_search(model, src, lengths, beam_size=6, max_length=8)
+    assert sum(b.score >= g.score - 1e-5 for b, g in zip(beam, greedy, strict=True)) >= 4
+
+
+def test_search_restores_training_mode() -> None:
+    model = random_model().train()
+    src, lengths = sources()
+    first = beam_search(model, src, lengths, beam_size=2, max_length=5)
+    assert model.training
+    second = beam_search(model, src, lengths, beam_size=2, max_length=5)
+    assert [h.token_ids for h in first] == [h.token_ids for h in second]  # dropout was off
+
+
+def test_trained_model_decodes_its_training_targets() -> None:
+    torch.manual_seed(0)
+    cfg = Seq2SeqConfig(SRC_V, TGT_V, emb_dim=32, hidden_dim=64, dropout=0.0)
+    model = Seq2Seq(cfg)
+    src, lengths = sources([6, 4, 5, 3], seed=7)
+    gold = torch.tensor(
+        [[5, 6, 7, 8, EOS], [9, 10, 11, EOS, PAD], [12, 13, EOS, PAD, PAD], [14, 15, 16, 17, EOS]]
+    )
+    tgt_in = torch.cat([torch.full((4, 1), BOS), gold[:, :-1]], dim=1)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-2)
+    for _ in range(300):
+        out = model(src, lengths, tgt_in)
+        loss = F.cross_entropy(out.logits.transpose(1, 2), gold, ignore_index=PAD)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if loss.item() < 0.005:
+            break
+    expected = [[5, 6, 7, 8], [9, 10, 11], [12, 13], [14, 15, 16, 17]]
+    assert [h.token_ids for h in greedy_search(model, src, lengths)] == expected
+    assert [h.token_ids for h in beam_search(model, src, lengths, beam_size=3)] == expected
+
+
+def test_replace_unknowns_copies_the_most_attended_source_token() -> None:
+    attention = torch.tensor([[0.7, 0.2, 0.1, 0.0], [0.1, 0.1, 0.8, 0.0], [0.0, 0.1, 0.2, 0.7]])
+    tokens = ["<unk>", "won", "<unk>"]
+    source = ["Obama", "wins", "Ohio"]  # the 4th column is padding: never copied
+    assert replace_unknowns(tokens, attention, source, "<unk>") == ["Obama", "won", "<unk>"]
+    assert tokens == ["<unk>", "won", "<unk>"]  # not modified in place
+    attention[2] = torch.tensor([0.1, 0.1, 0.7, 0.1])
+    assert replace_unknowns(tokens, attention, source, "<unk>") == ["Obama", "won", "Ohio"]
+    with pytest.raises(ValueError, match="attention"):
+        replace_unknowns(tokens, attention[:2], source, "<unk>")
+
+
+def test_replace_unknowns_on_search_output() -> None:
+    model = random_model(seed=6)
+    src, lengths = sources()
+    for h, n, row in zip(greedy_search(model, src, lengths), LENGTHS, src, strict=True):
+        assert h.attention.shape == (len(h.token_ids), n)
+        torch.testing.assert_close(h.attention.sum(-1), torch.ones(len(h.token_ids)))
+        words = ["<unk>" if t == UNK else f"w{t}" for t in h.token_ids]
+        source_words = [f"s{t}" for t in row[:n].tolist()]
+        replaced = replace_unknowns(words, h.attention, source_words, "<unk>")
+        for word, new, att in zip(words, replaced, h.attention, strict=True):
+            assert new == (source_words[int(att.argmax())] if word == "<unk>" else word)
