@@ -149,8 +149,8 @@ class Decoder(nn.Module):
         attn_vecs, weights, logits = [], [], []
         prev_pred: Tensor | None = None
         for t in range(steps):
-            if t == 0 or use_gold is None or use_gold[t] or prev_pred is None:
-                emb = gold[:, t]
+            if prev_pred is None or use_gold is None or use_gold[t]:
+                emb = gold[:, t]  # step 0 always reads <bos>
             else:
                 emb = self.dropout(self.embedding(prev_pred))
             attn_vec, w, state = self._step(emb, state, mem)

@@ -1,0 +1,121 @@
+"""The MLflow pyfunc model, logged *from code*: this file is copied into the MLflow model and run
+when the model loads (``mlflow.pyfunc.load_model``, ``mlflow models serve``), instead of a pickle.
+
+It wraps :class:`summarizer.inference.Summarizer`, the same path from raw text to summary that the
+evaluate stage scores, so a served summary equals the evaluated one for the same input and options.
+
+Input (``POST /invocations`` bodies in brackets):
+
+- a DataFrame with a ``document`` column
+  (``{"dataframe_records": [{"document": "..."}]}`` or
+  ``{"dataframe_split": {"columns": ["document"], "data": [["..."]]}}``),
+- a dict ``{"document": [...]}`` (``{"inputs": {"document": ["...", "..."]}}``),
+- a list of strings (in Python; over HTTP use one of the above).
+
+Output: a list of summaries, one string per document in input order
+(``{"predictions": ["...", "..."]}``): plain strings are the easiest to consume with curl or any
+client, and nothing else per summary is worth a wider schema yet.
+
+Decoding options are MLflow ``params`` (``{"params": {"beam_size": 1}}``) with the training run's
+``evaluate.decode`` values as defaults. Bad input (no ``document``, a missing, empty or non-string
+document, an invalid option) raises an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which
+the scoring server turns into an HTTP 400 with the message, and keeps serving.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
+
+from summarizer.inference import DecodeOptions, Summarizer
+
+MODEL_ARTIFACT = "model_dir"  # key of the model directory in the pyfunc's artifacts
+DOCUMENT = "document"
+DECODE_CONFIG = "decode"  # key of the default decoding options in the model config
+
+
+def _invalid(message: str) -> MlflowException:
+    return MlflowException.invalid_parameter_value(message)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def documents_from_input(model_input: Any) -> list[str]:
+    """The documents of a request, each a non-empty string, or a 400 naming what is wrong."""
+    if isinstance(model_input, pd.DataFrame):
+        if DOCUMENT not in model_input.columns:
+            columns = ", ".join(map(str, model_input.columns)) or "none"
+            raise _invalid(f"expected a '{DOCUMENT}' column, got columns: {columns}")
+        values = model_input[DOCUMENT].tolist()
+    elif isinstance(model_input, Mapping):
+        if DOCUMENT not in model_input:
+            keys = ", ".join(map(str, model_input)) or "none"
+            raise _invalid(f"expected a '{DOCUMENT}' field, got fields: {keys}")
+        value = model_input[DOCUMENT]
+        values = [value] if isinstance(value, str) else list(value)
+    elif isinstance(model_input, str):
+        values = [model_input]
+    elif isinstance(model_input, (list, tuple, pd.Series)):
+        values = list(model_input)
+    else:
+        raise _invalid(
+            f"expected a DataFrame with a '{DOCUMENT}' column or a list of strings, "
+            f"got {type(model_input).__name__}"
+        )
+    if not values:
+        raise _invalid("no documents to summarize")
+    for row, value in enumerate(values):
+        if _is_missing(value):
+            raise _invalid(f"{DOCUMENT} {row}: missing; expected a string")
+        if not isinstance(value, str):
+            raise _invalid(f"{DOCUMENT} {row}: expected a string, got {type(value).__name__}")
+        if not value.strip():
+            raise _invalid(f"{DOCUMENT} {row}: empty; expected text to summarize")
+    return values
+
+
+def decode_options(defaults: DecodeOptions, params: Mapping[str, Any] | None) -> DecodeOptions:
+    """The request's decoding options over the model's defaults, validated like params.yaml."""
+    if not params:
+        return defaults
+    unknown = sorted(set(params) - set(DecodeOptions.model_fields))
+    if unknown:
+        allowed = ", ".join(DecodeOptions.model_fields)
+        raise _invalid(f"unknown decoding option(s): {', '.join(unknown)}; allowed: {allowed}")
+    try:
+        return DecodeOptions.model_validate({**defaults.model_dump(), **params})
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            for error in exc.errors()  # type: ignore[attr-defined]
+        ]
+        raise _invalid("invalid decoding options: " + "; ".join(problems)) from None
+
+
+class SummarizerModel(PythonModel):
+    """Summaries for documents, with the decoding options of the training run as defaults."""
+
+    def load_context(self, context: Any) -> None:
+        self.summarizer = Summarizer.from_dir(context.artifacts[MODEL_ARTIFACT])
+        config = (context.model_config or {}).get(DECODE_CONFIG) or {}
+        self.defaults = DecodeOptions.model_validate(config)
+
+    # Annotated as a DataFrame (what the signature makes MLflow pass) because MLflow reads this
+    # hint: ``Any`` would switch off schema enforcement, and a union is rejected.
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> list[str]:
+        documents = documents_from_input(model_input)
+        options = decode_options(self.defaults, params)
+        return [summary.text for summary in self.summarizer.summarize(documents, options)]
+
+
+set_model(SummarizerModel())
