@@ -1,4 +1,4 @@
-"""A small real model and a throw-away SQLite-backed MLflow store for the registry and serving tests.
+"""A small real model and a throw-away SQLite-backed MLflow store for registry and serving tests.
 
 The model is trained for a few steps on the first real Gigaword pairs, so it loads, decodes and
 serves exactly like a pipeline-trained one, only badly. Each test gets its own MLflow store in a
@@ -9,19 +9,25 @@ registered versions.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from summarizer.config import DecodeParams, ModelParams, TokenizeParams, TrainParams, VocabParams
 from tests.conftest import DATASETS
 
+# Progress bars for artifacts copied between temporary directories are noise in test logs.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 TOKENIZE = TokenizeParams(max_source_len=30, max_target_len=12, mask_digits=True)
 TINY_MODEL = ModelParams(emb_dim=24, hidden_dim=32, enc_layers=1, dec_layers=1, dropout=0.0)
-# Cheap decoding keeps the tests fast; beam search is still exercised (beam_size > 1).
-DECODE = DecodeParams(beam_size=2, max_length=8, no_repeat_ngram_size=2)
+# Cheap decoding keeps the tests fast; beam search is still exercised (beam_size > 1), and a
+# minimum length keeps a barely trained model from answering with empty summaries.
+DECODE = DecodeParams(beam_size=2, max_length=8, min_length=2, no_repeat_ngram_size=2)
 MODEL_NAME = "summarizer-test"
 
 
@@ -30,8 +36,9 @@ def gigaword_documents(count: int, split: str = "test") -> list[str]:
         return [next(handle).strip() for _ in range(count)]
 
 
-def train_tiny_model(target: Path, pairs: int = 160, seed: int = 0) -> Path:
-    """Train a tiny seq2seq for two epochs and save it as the train stage does."""
+def train_tiny_model(target: Path, pairs: int = 64, epochs: int = 20, seed: int = 0) -> Path:
+    """Overfit a tiny seq2seq on a few real pairs (seconds on a CPU) and save it as the train
+    stage does; overfitting is what makes its summaries differ from one document to the next."""
     from summarizer.batching import EncodedPairs
     from summarizer.data.tokenization import TextProcessor
     from summarizer.data.vocab import Vocab
@@ -52,7 +59,8 @@ def train_tiny_model(target: Path, pairs: int = 160, seed: int = 0) -> Path:
     config = model_config(TINY_MODEL, len(src_vocab), len(tgt_vocab))
     params = TrainParams(
         device="cpu",
-        max_epochs=2,
+        max_epochs=epochs,
+        early_stopping_patience=epochs,
         batch_tokens=800,
         max_batch_size=32,
         warmup_steps=2,
@@ -111,4 +119,58 @@ def write_metrics(path: Path, **test_metrics: float) -> Path:
     """A reports/metrics.json as the evaluate stage writes it (the parts register reads)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"test": {**test_metrics, "n_examples": 50}}) + "\n")
+    return path
+
+
+def register_run(
+    store: Store, model_dir: Path, value: float, report: Path | None = None, **tags: str
+) -> Any:
+    """A finished training run scored ``value`` (test ROUGE-L F1), through the register stage."""
+    from summarizer import registry
+
+    run_id = store.new_run(tags={"git_commit": "c0ffee" * 6, "data_hash": "d474" * 8, **tags})
+    return registry.log_and_register(
+        uri=store.uri,
+        run_id=run_id,
+        model_name=MODEL_NAME,
+        model_dir=model_dir,
+        test_metrics={"rouge1_f": value + 8, "rougeL_f": value, "rougeL_f_low": value - 1},
+        decode=DECODE,
+        report=report,
+    )
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[Store]:
+    """A store whose model has one version, registered by the stage and promoted to @champion;
+    shared by the tests of one module because logging and loading a model takes seconds."""
+    import mlflow
+
+    from summarizer import registry
+
+    root = tmp_path_factory.mktemp("champion")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        patch.setenv("MLFLOW_REGISTRY_URI", uri)
+        store = Store(root, uri)
+        register_run(store, model_dir, 20.0)
+        registry.promote(uri, MODEL_NAME, reason="test fixture")
+        yield store
+    mlflow.set_tracking_uri(previous)
+    mlflow.set_registry_uri(previous)
+
+
+def write_params(path: Path) -> Path:
+    """The repository's params.yaml with the test model's name and decoding options."""
+    import yaml
+
+    from tests.conftest import REPO_ROOT
+
+    raw = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw["evaluate"]["decode"] = DECODE.model_dump()
+    raw.setdefault("register", {})["model_name"] = MODEL_NAME
+    raw["tracking"]["uri"] = None
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path

@@ -1,0 +1,183 @@
+"""The registered pyfunc in a fresh Python process and behind a real ``mlflow models serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from summarizer.inference import Summarizer
+from tests.service.conftest import DECODE, MODEL_NAME, Store, gigaword_documents
+
+pytestmark = pytest.mark.slow
+
+DOCUMENTS = gigaword_documents(4)
+STARTUP_TIMEOUT = 180  # seconds; importing torch, spaCy and MLflow on a busy 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def expected(model_dir: Path) -> list[str]:
+    return [s.text for s in Summarizer.from_dir(model_dir).summarize(DOCUMENTS, DECODE)]
+
+
+def test_pyfunc_loads_and_predicts_in_a_fresh_process(
+    champion: Store, expected: list[str], tmp_path: Path
+) -> None:
+    script = f"""
+import json, sys
+import mlflow, pandas as pd
+model = mlflow.pyfunc.load_model("models:/{MODEL_NAME}@champion")
+summaries = model.predict(pd.DataFrame({{"document": json.load(sys.stdin)}}))
+import summarizer
+print(json.dumps({{"summaries": summaries, "package": summarizer.__file__}}))
+"""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": champion.uri}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(DOCUMENTS),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # away from the repository, as on a serving machine
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout.strip().splitlines()[-1])
+    assert output["summaries"] == expected
+    # The package came with the model (code_paths), not from the process's own environment.
+    assert Path(output["package"]).parts[-3:-1] == ("code", "summarizer")
+
+
+@pytest.fixture(scope="module")
+def server(champion: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log_file = tmp_path_factory.mktemp("serve") / "serve.log"
+    mlflow_cli = Path(sys.executable).parent / "mlflow"
+    command = [
+        str(mlflow_cli),
+        "models",
+        "serve",
+        "-m",
+        f"models:/{MODEL_NAME}@champion",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    # The server execs ``uvicorn`` by name: the environment's bin directory must be on PATH, as
+    # it is in an activated virtualenv.
+    path = os.pathsep.join([str(mlflow_cli.parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "MLFLOW_TRACKING_URI": champion.uri, "PATH": path}
+    with open(log_file, "w") as log:
+        # A session of its own, so the server and its workers can be stopped together.
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"mlflow models serve exited early:\n{log_file.read_text()}")
+            try:
+                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not up after {STARTUP_TIMEOUT}s:\n{log_file.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+
+def invocations(url: str, body: object | str) -> requests.Response:
+    data = body if isinstance(body, str) else json.dumps(body)
+    return requests.post(
+        f"{url}/invocations",
+        data=data,
+        headers={"Content-Type": "application/json"},
+        timeout=120,
+    )
+
+
+def test_server_answers_good_requests(server: str, expected: list[str], model_dir: Path) -> None:
+    records = invocations(server, {"dataframe_records": [{"document": d} for d in DOCUMENTS]})
+    assert records.status_code == 200, records.text
+    assert records.json() == {"predictions": expected}
+
+    as_list = invocations(server, {"inputs": DOCUMENTS[:2]})
+    assert as_list.status_code == 200, as_list.text
+    assert as_list.json()["predictions"] == expected[:2]
+
+    greedy = DECODE.model_copy(update={"beam_size": 1, "max_length": 4})
+    with_params = invocations(
+        server,
+        {
+            "dataframe_split": {"columns": ["document"], "data": [[d] for d in DOCUMENTS]},
+            "params": {"beam_size": 1, "max_length": 4},
+        },
+    )
+    assert with_params.status_code == 200, with_params.text
+    summaries = Summarizer.from_dir(model_dir).summarize(DOCUMENTS, greedy)
+    assert with_params.json()["predictions"] == [s.text for s in summaries]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"dataframe_records": [{"text": "a document"}]}, "missing inputs ['document']"),
+        ({"dataframe_records": [{"document": None}]}, "document 0: missing"),
+        ({"dataframe_records": [{"document": "ok"}, {"document": "   "}]}, "document 1: empty"),
+        ({"dataframe_records": [{"document": 42}]}, "document 0: expected a string, got int"),
+        # ("inputs" values are cast to the declared string type by MLflow's parser before the
+        # model sees them, so type checks are only strict for the dataframe formats.)
+        ({"inputs": ["fine", ""]}, "document 1: empty"),
+        ({"dataframe_records": []}, "missing inputs ['document']"),
+        ('{"dataframe_records": [', "valid JSON"),
+        ({"documents": ["a"]}, "dataframe_records"),
+        (
+            {"dataframe_records": [{"document": "a b c"}], "params": {"beam_size": 0}},
+            "beam_size: Input should be greater than or equal to 1",
+        ),
+        (
+            {"dataframe_records": [{"document": "a b c"}], "params": {"length_penalty": "long"}},
+            "length_penalty",
+        ),
+    ],
+)
+def test_server_rejects_bad_requests_and_keeps_serving(
+    server: str, expected: list[str], body: object, message: str
+) -> None:
+    response = invocations(server, body)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert message in response.json()["message"], response.text
+    after = invocations(server, {"dataframe_records": [{"document": DOCUMENTS[0]}]})
+    assert after.status_code == 200 and after.json()["predictions"] == expected[:1]
