@@ -7,6 +7,7 @@ them so that ``summarizer --help`` and the light stages start fast.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -56,6 +57,8 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
+    # MLflow configures its own loggers on import (after this runs), from this variable.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     for noisy in ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -4,13 +4,16 @@ when the model loads (``mlflow.pyfunc.load_model``, ``mlflow models serve``), in
 It wraps :class:`summarizer.inference.Summarizer`, the same path from raw text to summary that the
 evaluate stage scores, so a served summary equals the evaluated one for the same input and options.
 
-Input (``POST /invocations`` bodies in brackets):
+Input:
 
-- a DataFrame with a ``document`` column
-  (``{"dataframe_records": [{"document": "..."}]}`` or
-  ``{"dataframe_split": {"columns": ["document"], "data": [["..."]]}}``),
-- a dict ``{"document": [...]}`` (``{"inputs": {"document": ["...", "..."]}}``),
-- a list of strings (in Python; over HTTP use one of the above).
+- a DataFrame with a ``document`` column: ``model.predict(pd.DataFrame({"document": [...]}))``;
+  over HTTP ``{"dataframe_records": [{"document": "..."}]}`` or
+  ``{"dataframe_split": {"columns": ["document"], "data": [["..."]]}}``;
+- a list of strings over HTTP: ``{"inputs": ["...", "..."]}`` (MLflow maps it onto the one
+  ``document`` column). MLflow's parser casts ``inputs`` values to the declared string type before
+  the model sees them, so only the dataframe formats reject a number or ``null`` with a 400. In
+  Python, MLflow's signature check turns a bare list into column ``0`` and rejects it: wrap it in
+  a DataFrame.
 
 Output: a list of summaries, one string per document in input order
 (``{"predictions": ["...", "..."]}``): plain strings are the easiest to consume with curl or any
@@ -32,6 +35,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
+from pydantic import ValidationError
 
 from summarizer.inference import DecodeOptions, Summarizer
 
@@ -74,11 +78,13 @@ def documents_from_input(model_input: Any) -> list[str]:
         raise _invalid("no documents to summarize")
     for row, value in enumerate(values):
         if _is_missing(value):
-            raise _invalid(f"{DOCUMENT} {row}: missing; expected a string")
+            raise _invalid(f"{DOCUMENT} at row {row} is missing; expected a string")
         if not isinstance(value, str):
-            raise _invalid(f"{DOCUMENT} {row}: expected a string, got {type(value).__name__}")
+            raise _invalid(
+                f"{DOCUMENT} at row {row} is of type {type(value).__name__}; expected a string"
+            )
         if not value.strip():
-            raise _invalid(f"{DOCUMENT} {row}: empty; expected text to summarize")
+            raise _invalid(f"{DOCUMENT} at row {row} is empty; expected text to summarize")
     return values
 
 
@@ -92,10 +98,9 @@ def decode_options(defaults: DecodeOptions, params: Mapping[str, Any] | None) ->
         raise _invalid(f"unknown decoding option(s): {', '.join(unknown)}; allowed: {allowed}")
     try:
         return DecodeOptions.model_validate({**defaults.model_dump(), **params})
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+    except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors()  # type: ignore[attr-defined]
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
         ]
         raise _invalid("invalid decoding options: " + "; ".join(problems)) from None
 
@@ -108,8 +113,8 @@ class SummarizerModel(PythonModel):
         config = (context.model_config or {}).get(DECODE_CONFIG) or {}
         self.defaults = DecodeOptions.model_validate(config)
 
-    # Annotated as a DataFrame (what the signature makes MLflow pass) because MLflow reads this
-    # hint: ``Any`` would switch off schema enforcement, and a union is rejected.
+    # MLflow inspects this hint; a DataFrame (what the signature makes MLflow pass) keeps it
+    # from adding a type-hint based conversion on top of the signature's checks.
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> list[str]:

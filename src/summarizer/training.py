@@ -36,6 +36,7 @@ from summarizer.model import Seq2Seq, Seq2SeqConfig
 from summarizer.model_io import save_model_dir
 
 log = logging.getLogger(__name__)
+LOG_EVERY_SECONDS = 30.0
 
 
 class DeviceError(SummarizerError):
@@ -390,7 +391,7 @@ class Trainer:
                     disable=None,
                     mininterval=1.0,
                 )
-                started = time.perf_counter()
+                started = last_report = time.perf_counter()
                 for group_index in range(progress.batch_index, len(groups)):
                     group = [
                         collate(train, idx, pin).to(self.device) for idx in groups[group_index]
@@ -407,6 +408,17 @@ class Trainer:
                         tok_s=f"{progress.epoch_tokens / max(elapsed, 1e-9):.0f}",
                         refresh=False,
                     )
+                    if bar.disable and time.perf_counter() - last_report > LOG_EVERY_SECONDS:
+                        # No terminal (CI, dvc repro into a log): a line now and then instead.
+                        last_report = time.perf_counter()
+                        log.info(
+                            "epoch %d: step %d/%d, loss %.3f, %.0f target tokens/s",
+                            progress.epoch + 1,
+                            group_index + 1,
+                            len(groups),
+                            progress.epoch_loss_sum / progress.epoch_tokens,
+                            progress.epoch_tokens / max(elapsed, 1e-9),
+                        )
                     if on_step_end is not None:
                         on_step_end(progress.global_step)
                     every = self.params.checkpoint_every_steps

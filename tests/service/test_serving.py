@@ -154,12 +154,18 @@ def test_server_answers_good_requests(server: str, expected: list[str], model_di
     ("body", "message"),
     [
         ({"dataframe_records": [{"text": "a document"}]}, "missing inputs ['document']"),
-        ({"dataframe_records": [{"document": None}]}, "document 0: missing"),
-        ({"dataframe_records": [{"document": "ok"}, {"document": "   "}]}, "document 1: empty"),
-        ({"dataframe_records": [{"document": 42}]}, "document 0: expected a string, got int"),
+        ({"dataframe_records": [{"document": None}]}, "document at row 0 is missing"),
+        (
+            {"dataframe_records": [{"document": "ok"}, {"document": "   "}]},
+            "document at row 1 is empty",
+        ),
+        (
+            {"dataframe_records": [{"document": 42}]},
+            "document at row 0 is of type int; expected a string",
+        ),
         # ("inputs" values are cast to the declared string type by MLflow's parser before the
         # model sees them, so type checks are only strict for the dataframe formats.)
-        ({"inputs": ["fine", ""]}, "document 1: empty"),
+        ({"inputs": ["fine", ""]}, "document at row 1 is empty"),
         ({"dataframe_records": []}, "missing inputs ['document']"),
         ('{"dataframe_records": [', "valid JSON"),
         ({"documents": ["a"]}, "dataframe_records"),

@@ -46,7 +46,7 @@ def data() -> tuple[EncodedPairs, Vocab, Vocab]:
 
 
 def make_trainer(data, checkpoint_dir: Path, **overrides) -> Trainer:
-    pairs, src_vocab, tgt_vocab = data
+    _, src_vocab, tgt_vocab = data
     settings = dict(
         device="cpu",
         max_epochs=2,
@@ -93,7 +93,7 @@ def test_collate_shifts_targets_and_pads(data) -> None:
 def test_forced_missing_device_is_a_clear_error() -> None:
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    with pytest.raises(DeviceError, match="train.device is 'cuda' but no CUDA device"):
+    with pytest.raises(DeviceError, match=r"train\.device is 'cuda' but no CUDA device"):
         select_device("cuda")
     assert select_device("auto").type in ("cpu", "mps")
 

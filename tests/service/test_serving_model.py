@@ -1,0 +1,94 @@
+"""The pyfunc class itself, without MLflow's loading: input forms, validation, decoding options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModelContext
+
+from summarizer.config import DecodeParams
+from summarizer.inference import Summarizer
+from summarizer.registry import model_signature, pip_requirements
+from summarizer.serving import SummarizerModel, decode_options, documents_from_input
+from tests.service.conftest import DECODE, gigaword_documents
+
+DOCUMENTS = gigaword_documents(3)
+
+
+@pytest.fixture(scope="module")
+def model(model_dir: Path) -> SummarizerModel:
+    instance = SummarizerModel()
+    context = PythonModelContext({"model_dir": str(model_dir)}, {"decode": DECODE.model_dump()})
+    instance.load_context(context)
+    return instance
+
+
+def test_every_input_form_gives_the_inference_path_summaries(
+    model: SummarizerModel, model_dir: Path
+) -> None:
+    expected = [s.text for s in Summarizer.from_dir(model_dir).summarize(DOCUMENTS, DECODE)]
+    forms = [
+        pd.DataFrame({"document": DOCUMENTS, "id": [1, 2, 3]}),  # extra columns are ignored
+        DOCUMENTS,
+        {"document": DOCUMENTS},
+        pd.Series(DOCUMENTS),
+    ]
+    for form in forms:
+        assert model.predict(None, form) == expected
+    assert model.predict(None, DOCUMENTS[0]) == expected[:1]
+    assert model.predict(None, {"document": DOCUMENTS[1]}) == expected[1:2]
+
+
+def test_request_options_override_the_training_defaults(
+    model: SummarizerModel, model_dir: Path
+) -> None:
+    greedy = DECODE.model_copy(update={"beam_size": 1, "max_length": 4})
+    expected = [s.text for s in Summarizer.from_dir(model_dir).summarize(DOCUMENTS, greedy)]
+    assert model.predict(None, DOCUMENTS, params={"beam_size": 1, "max_length": 4}) == expected
+    assert decode_options(DECODE, None) is DECODE
+
+
+@pytest.mark.parametrize(
+    ("model_input", "message"),
+    [
+        (pd.DataFrame({"text": ["a"]}), "expected a 'document' column, got columns: text"),
+        ({"text": "a"}, "expected a 'document' field"),
+        ([], "no documents"),
+        (["fine", None], "document at row 1 is missing"),
+        (pd.DataFrame({"document": ["fine", float("nan")]}), "document at row 1 is missing"),
+        (["fine", 3], "document at row 1 is of type int"),
+        (["  \n"], "document at row 0 is empty"),
+        (42, "got int"),
+    ],
+)
+def test_bad_documents_are_invalid_parameter_errors(model_input: object, message: str) -> None:
+    with pytest.raises(MlflowException, match=message) as raised:
+        documents_from_input(model_input)
+    assert raised.value.get_http_status_code() == 400
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"beam_size": 0}, "beam_size: Input should be greater than or equal to 1"),
+        ({"length_penalty": "long"}, "length_penalty: Input should be 'none', 'avg' or 'gnmt'"),
+        ({"beam": 3}, "unknown decoding option"),
+    ],
+)
+def test_bad_options_are_invalid_parameter_errors(params: dict, message: str) -> None:
+    with pytest.raises(MlflowException, match=message) as raised:
+        decode_options(DecodeParams(), params)
+    assert raised.value.get_http_status_code() == 400
+
+
+def test_signature_declares_every_decoding_option_with_its_default() -> None:
+    signature = model_signature(DECODE)
+    assert signature.inputs.input_names() == ["document"]
+    defaults = {spec.name: spec.default for spec in signature.params.params}
+    assert defaults == DECODE.model_dump()
+    pins = pip_requirements()
+    assert all("==" in pin and "+" not in pin for pin in pins)
+    assert {pin.split("==")[0] for pin in pins} >= {"mlflow", "torch", "spacy", "pandas"}

@@ -1,0 +1,95 @@
+"""The text-to-summary path shared by evaluation, the CLI and serving, on its edge cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from summarizer.config import DecodeParams, ModelParams, TokenizeParams, VocabParams
+from summarizer.data.vocab import Vocab
+from summarizer.inference import Summarizer
+from summarizer.model import Seq2Seq
+from summarizer.model_io import ModelLoadError, load_model_dir, save_model_dir
+from summarizer.training import model_config
+
+TOKENIZE = TokenizeParams(max_source_len=12, max_target_len=8)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sentence = "the police said a bomb exploded in the south of the country on monday"
+    words = sentence.split(" ")
+    vocab = Vocab.build([words], VocabParams(min_freq=1))
+    config = model_config(
+        ModelParams(emb_dim=16, hidden_dim=32, enc_layers=1, dec_layers=1), len(vocab), len(vocab)
+    )
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "summarizer"
+    save_model_dir(path, Seq2Seq(config).state_dict(), config, TOKENIZE, vocab, vocab, {})
+    return path
+
+
+OPTIONS = DecodeParams(beam_size=3, max_length=6, no_repeat_ngram_size=0)
+
+
+def test_model_directory_round_trip(model_dir: Path) -> None:
+    loaded = load_model_dir(model_dir)
+    assert loaded.processor.settings == TOKENIZE
+    assert not loaded.model.training
+    weights = torch.load(model_dir / "model.pt", weights_only=True)
+    assert set(weights) == set(loaded.model.state_dict())
+
+
+def test_empty_document_gives_a_summary_not_a_crash(model_dir: Path) -> None:
+    [summary] = Summarizer.from_dir(model_dir).summarize([""], OPTIONS)
+    assert summary.source_tokens == []
+    assert isinstance(summary.text, str)
+    assert len(summary.tokens) <= OPTIONS.max_length
+
+
+def test_document_of_unknown_words(model_dir: Path) -> None:
+    [summary] = Summarizer.from_dir(model_dir).summarize(["zebra quantum xylophone"], OPTIONS)
+    assert summary.source_tokens == ["zebra", "quantum", "xylophone"]
+    assert summary.attention.shape == (len(summary.tokens), 3)
+
+
+def test_long_document_is_truncated_to_the_trained_window(model_dir: Path) -> None:
+    document = " ".join(["the police said"] * 20)
+    [summary] = Summarizer.from_dir(model_dir).summarize([document], OPTIONS)
+    assert len(summary.source_tokens) == TOKENIZE.max_source_len
+
+
+def test_batched_equals_one_at_a_time_in_input_order(model_dir: Path) -> None:
+    documents = ["the police said", "a bomb exploded in the south", "", "monday"]
+    summarizer = Summarizer.from_dir(model_dir)
+    together = summarizer.summarize(documents, OPTIONS)
+    alone = [summarizer.summarize([d], OPTIONS)[0] for d in documents]
+    assert [s.text for s in together] == [s.text for s in alone]
+
+
+def test_vocabulary_that_does_not_match_weights_is_named(model_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in model_dir.iterdir():
+        target = broken / item.name
+        if item.is_dir():
+            target.mkdir()
+            for file in item.iterdir():
+                (target / file.name).write_bytes(file.read_bytes())
+        else:
+            target.write_bytes(item.read_bytes())
+    vocab_file = broken / "vocab" / "target.json"
+    payload = json.loads(vocab_file.read_text())
+    payload["tokens"].append("extra")
+    payload["counts"].append(1)
+    vocab_file.write_text(json.dumps(payload))
+    with pytest.raises(ModelLoadError, match="vocabulary does not belong to these weights"):
+        load_model_dir(broken)
+
+
+def test_missing_model_directory(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="model directory not found"):
+        load_model_dir(tmp_path / "nothing")
