@@ -202,5 +202,11 @@ def score(
     Console().print(table)
 
 
+# register, summarize, models, promote, rollback: defined apart so this file stays about stages.
+from summarizer.registry_cli import add_commands  # noqa: E402
+
+add_commands(app, _user_errors)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())

@@ -212,6 +212,16 @@ class EvaluateParams(Section):
     extra_test_sets: dict[str, ExtraTestSet] = {}
 
 
+class RegisterParams(Section):
+    """What the register stage registers, and the metric that ranks versions."""
+
+    model_name: str = Field("summarizer", min_length=1)
+    # Key of the "test" entry of reports/metrics.json: a run is registered only if it beats every
+    # registered version on it, and promote refuses a version that is worse than the champion.
+    metric: str = "rougeL_f"
+    greater_is_better: bool = True
+
+
 class Params(BaseModel):
     """The whole of ``params.yaml``. Later stages add their sections here."""
 
@@ -226,6 +236,7 @@ class Params(BaseModel):
     train: TrainParams = TrainParams()
     tracking: TrackingParams = TrackingParams()
     evaluate: EvaluateParams = EvaluateParams()
+    register_: RegisterParams = Field(RegisterParams(), alias="register")
 
     def to_flat_dict(self) -> dict[str, object]:
         """``section.key`` -> value, for MLflow's flat parameter list."""

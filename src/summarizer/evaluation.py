@@ -70,8 +70,7 @@ def rouge_by_length(
     frame = pd.DataFrame(per_example)
     bins = [0, *sorted(edges), float("inf")]
     labels = [
-        f"{low + 1}-{high}" if high != float("inf") else f">{low}"
-        for low, high in pairwise(bins)
+        f"{low + 1}-{high}" if high != float("inf") else f">{low}" for low, high in pairwise(bins)
     ]
     frame["source_length"] = pd.cut(source_lengths, bins=bins, labels=labels)
     columns = [c for c in frame.columns if c.endswith("_f")]

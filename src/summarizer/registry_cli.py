@@ -96,7 +96,7 @@ def register(params_file: ParamsOption = PARAMS_FILE) -> None:
 def _read_lines(lines: Iterable[str], source: str) -> list[tuple[dict[str, Any], str]]:
     records = []
     for number, line in enumerate(lines, start=1):
-        text = line.rstrip("\n")
+        text = line.rstrip("\r\n")
         if not text.strip():
             raise DataError(f"{source}:{number}: empty line; expected one document per line")
         records.append(({"document": text}, text))
