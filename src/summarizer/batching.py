@@ -105,18 +105,19 @@ def token_batches(
 ) -> list[np.ndarray]:
     """Group examples of similar length so a batch holds about ``batch_tokens`` padded tokens.
 
-    Examples are sorted by (target, source) length with random tie-breaking, cut greedily into
+    Examples are sorted by (source, target) length with random tie-breaking, cut greedily into
     batches whose padded size ``rows * (max_src + max_tgt)`` stays within ``batch_tokens``, and
     the batches are shuffled. With ``rng=None`` the order is deterministic (for evaluation).
 
-    Target length comes first because padding costs most there: the decoder RNN and the output
-    projection (the largest matmul) run on every padded target position, while the encoder
-    skips padded source positions through packing.
+    Source length comes first: a batch whose sources all have one length runs the encoder as one
+    fused RNN kernel instead of the packed path's per-step matmuls (measured 1.6x faster per step
+    on CPU, bench/bench_train.py), and the secondary sort keeps target padding small because each
+    source length has hundreds of examples to order by target length.
     """
     src = np.asarray(src_lengths)
     tgt = np.asarray(tgt_lengths) + 1  # <eos> / <bos>
     noise = rng.random(len(src)) if rng is not None else np.zeros(len(src))
-    order = np.lexsort((noise, src, tgt))
+    order = np.lexsort((noise, tgt, src))
     batches: list[np.ndarray] = []
     start = 0
     max_src = max_tgt = 0

@@ -223,7 +223,8 @@ class Trainer:
             self.model.parameters(),
             lr=params.lr,
             weight_decay=params.weight_decay,
-            fused=self.device.type == "cuda",
+            # One fused kernel instead of a dozen elementwise passes over every parameter.
+            fused=self.device.type in ("cuda", "cpu"),
         )
         self.scaler = torch.amp.GradScaler(
             self.device.type, enabled=self.autocast_dtype is torch.float16
