@@ -59,6 +59,7 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
     )
     # MLflow configures its own loggers on import (after this runs), from this variable.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for noisy in ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -98,6 +98,11 @@ class TokenizeParams(Section):
     max_target_len: int = Field(30, gt=0)
     batch_size: int = Field(1000, gt=0)
     n_process: int = Field(1, ge=1)
+    # Datasets mark out-of-vocabulary words themselves (Gigaword: "<unk>" in train, "UNK" in
+    # test). Each marker is kept as one token and becomes ``unknown_token``, the vocabulary's
+    # unknown token, so the model learns one unknown and UNK replacement can copy a source word.
+    unknown_markers: list[str] = ["<unk>", "UNK"]
+    unknown_token: str = "<unk>"
 
 
 class VocabParams(Section):
@@ -238,6 +243,15 @@ class Params(BaseModel):
     evaluate: EvaluateParams = EvaluateParams()
     register_: RegisterParams = Field(RegisterParams(), alias="register")
 
+    @model_validator(mode="after")
+    def _one_unknown_token(self) -> Params:
+        if self.tokenize.unknown_token != self.vocab.unk_token:
+            raise ValueError(
+                f"tokenize.unknown_token ({self.tokenize.unknown_token!r}) must equal "
+                f"vocab.unk_token ({self.vocab.unk_token!r})"
+            )
+        return self
+
     def to_flat_dict(self) -> dict[str, object]:
         """``section.key`` -> value, for MLflow's flat parameter list."""
         flat: dict[str, object] = {}
@@ -258,7 +272,8 @@ def _format_validation_error(error: ValidationError, source: Path) -> str:
     for issue in error.errors():
         key = ".".join(str(part) for part in issue["loc"])
         message = "unknown key" if issue["type"] == "extra_forbidden" else issue["msg"]
-        lines.append(f"  {key}: {message}")
+        message = message.removeprefix("Value error, ")
+        lines.append(f"  {key}: {message}" if key else f"  {message}")
     return "\n".join(lines)
 
 

@@ -317,7 +317,7 @@ def score_corpus(
         try:
             from tqdm.auto import tqdm
 
-            pairs = tqdm(pairs, total=len(refs), desc="ROUGE", unit="ex")
+            pairs = tqdm(pairs, total=len(refs), desc="ROUGE", unit="ex", disable=None)
         except ImportError:  # the bar is a nicety, not a reason to fail
             pass
 

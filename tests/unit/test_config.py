@@ -61,3 +61,10 @@ def test_dataset_presets_are_valid() -> None:
     assert {p.stem for p in presets} >= {"gigaword", "samsum", "cnndm"}
     for preset in presets:
         DatasetSpec.model_validate(yaml.safe_load(preset.read_text())["dataset"])
+
+
+def test_unknown_token_must_match_vocabulary(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"tokenize\.unknown_token .* must equal vocab\.unk_token"
+    ):
+        load_params(write_params(tmp_path, vocab__unk_token="<oov>"))

@@ -68,3 +68,10 @@ def test_vocab_round_trip_and_bad_file(tmp_path: Path) -> None:
         Vocab.load(tmp_path / "bad.json")
     with pytest.raises(DataError, match="vocabulary file not found"):
         Vocab.load(tmp_path / "none.json")
+
+
+def test_dataset_unknown_markers_become_one_unknown_token() -> None:
+    [tokens] = processor().tokenize(["shooting during <unk> exercises near UNK ."])
+    assert tokens == ["shooting", "during", "<unk>", "exercises", "near", "<unk>", "."]
+    vocab = Vocab.build([tokens], VocabParams(min_freq=1))
+    assert vocab.encode(tokens)[2] == UNK_ID

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import spacy
 from spacy.language import Language
+from spacy.symbols import ORTH
 from tqdm.auto import tqdm
 
 from summarizer.config import SPLITS, Paths, TokenizeParams
@@ -35,9 +36,18 @@ class TextProcessor:
 
     @cached_property
     def nlp(self) -> Language:
-        return spacy.blank(self.settings.lang)
+        nlp = spacy.blank(self.settings.lang)
+        for marker in self.settings.unknown_markers:
+            nlp.tokenizer.add_special_case(marker, [{ORTH: marker}])
+        return nlp
+
+    @cached_property
+    def _unknown_markers(self) -> frozenset[str]:
+        return frozenset(self.settings.unknown_markers)
 
     def _normalise(self, token: str) -> str:
+        if token in self._unknown_markers:
+            return self.settings.unknown_token
         if self.settings.lowercase:
             token = token.lower()
         if self.settings.mask_digits:
