@@ -91,3 +91,45 @@ def test_bad_params_key_is_named(workspace: Workspace) -> None:
     assert result.returncode == 1
     assert "tokenize.lowercse: unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("preset", ["samsum", "cnndm"])
+def test_other_datasets_are_a_params_change(
+    tmp_path: Path, datasets_dir: Path, preset: str
+) -> None:
+    """The ready-made dataset sections run the data stages with no code change."""
+    import gzip
+    import shutil
+
+    import yaml
+
+    from tests.conftest import REPO_ROOT
+
+    section = yaml.safe_load((REPO_ROOT / "configs" / "datasets" / f"{preset}.yaml").read_text())
+    spec = section["dataset"]
+    raw = tmp_path / "raw" / preset
+    raw.mkdir(parents=True)
+    for files in spec["splits"].values():  # a real slice of every split, same file names
+        source = datasets_dir / preset / files["file"]
+        opener = gzip.open if source.suffix == ".gz" else open
+        with opener(source, "rt", encoding="utf-8") as handle:
+            lines = [next(handle) for _ in range(60)]
+        with opener(raw / files["file"], "wt", encoding="utf-8") as handle:
+            handle.writelines(lines)
+    spec["path"] = str(raw)
+    params = {
+        "dataset": spec,
+        "validate": {"document_length": {"min": 1, "max": 3000}, "summary_length": {"max": 200}},
+        "tokenize": {"max_source_len": 400, "max_target_len": 100},
+        "vocab": {"min_freq": 1},
+    }
+    workspace = Workspace.create(tmp_path / "repo", params=params)
+    shutil.rmtree(workspace.root / "data", ignore_errors=True)
+    result = workspace.dvc("repro", "vocab")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads((workspace.root / "reports" / "ingest.json").read_text())
+    assert report["dataset"] == preset
+    assert report["rows"] == {"train": 60, "validation": 60, "test": 60}
+    assert "validation_carved_from_train" not in report  # both have their own validation split
+    processed = pd.read_parquet(workspace.root / "data" / "processed" / "test.parquet")
+    assert processed["source"].map(len).max() <= 400

@@ -68,19 +68,21 @@ class Workspace:
         params = _merge(self.params, overrides)
         (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
-    def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900):
-        """Run a command in the workspace with the project's virtualenv first on PATH."""
+    def env(self) -> dict[str, str]:
+        """The environment of a user with the project's virtualenv active."""
         bin_dir = str(Path(sys.executable).parent)
-        full_env = {
+        return {
             **os.environ,
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
             "PYTHONUNBUFFERED": "1",
-            **(env or {}),
         }
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900):
+        """Run a command in the workspace with the project's virtualenv first on PATH."""
         return subprocess.run(
             list(args),
             cwd=self.root,
-            env=full_env,
+            env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -1,0 +1,80 @@
+"""SIGTERM to a real ``dvc repro train``: a checkpoint is saved, and the next ``dvc repro``
+resumes it into the same MLflow run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import write_gigaword_slice
+from tests.pipeline.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def test_sigterm_checkpoints_and_next_repro_resumes(tmp_path: Path, datasets_dir: Path) -> None:
+    raw = write_gigaword_slice(tmp_path / "raw" / "gigaword", train_pairs=600, test_pairs=20)
+    workspace = Workspace.create(
+        tmp_path / "repo",
+        params={
+            "dataset": {"path": str(raw)},
+            "model": {"emb_dim": 32, "hidden_dim": 64},
+            "train": {
+                "max_epochs": 3,
+                "batch_tokens": 600,
+                "checkpoint_every_steps": 2,
+                "threads": 1,
+            },
+            "tracking": {"log_system_metrics": False},
+        },
+    )
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {"MLFLOW_TRACKING_URI": uri}
+    assert workspace.dvc("repro", "vocab").returncode == 0
+
+    dvc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dvc"), "repro", "train"],
+        cwd=workspace.root,
+        env={**workspace.env(), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    checkpoint = workspace.root / "models" / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and time.monotonic() < deadline and dvc.poll() is None:
+        time.sleep(0.2)
+    assert checkpoint.exists(), "no checkpoint was written"
+    [trainer] = [
+        child
+        for child in psutil.Process(dvc.pid).children(recursive=True)
+        if "train" in " ".join(child.cmdline())
+    ]
+    trainer.send_signal(signal.SIGTERM)
+    output, _ = dvc.communicate(timeout=120)
+    assert dvc.returncode != 0
+    assert "SIGTERM received" in output and "run again to resume" in output
+    first_run = MlflowClient(uri).search_runs(
+        [e.experiment_id for e in MlflowClient(uri).search_experiments()]
+    )
+    assert [run.info.status for run in first_run] == ["KILLED"]
+
+    resumed = workspace.dvc("repro", "train", env=env)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "resuming from models/checkpoints/last.pt" in resumed.stderr
+    runs = MlflowClient(uri).search_runs([first_run[0].info.experiment_id])
+    assert [(run.info.run_id, run.info.status) for run in runs] == [
+        (first_run[0].info.run_id, "FINISHED")
+    ]
+    history = (workspace.root / "reports" / "train_history.csv").read_text().splitlines()
+    assert len(history) == 1 + 3
+    run_file = json.loads((workspace.root / "models" / "mlflow_run.json").read_text())
+    assert run_file["run_id"] == first_run[0].info.run_id
