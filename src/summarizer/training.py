@@ -213,6 +213,7 @@ class Trainer:
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir)
         self.fingerprint = fingerprint
+        self.run_id: str | None = None  # the MLflow run this training reports to
         self.device = select_device(params.device)
         self.autocast_dtype = select_precision(params.precision, self.device)
         if params.threads:
@@ -255,6 +256,7 @@ class Trainer:
             "rng": _rng_state(),
             "config": self.config.to_dict(),
             "fingerprint": self.fingerprint,
+            "run_id": self.run_id,
         }
 
     def save_checkpoint(self, path: Path) -> None:
@@ -263,10 +265,10 @@ class Trainer:
         torch.save(self._state(), tmp)
         tmp.replace(path)  # never a half-written checkpoint, even if killed while saving
 
-    def try_resume(self) -> bool:
-        """Continue from ``last.pt`` when it belongs to this very configuration and data."""
+    def _resumable_state(self) -> dict[str, Any] | None:
+        """``last.pt`` if it belongs to this very configuration and data and is unfinished."""
         if not self.last_checkpoint.is_file():
-            return False
+            return None
         # The checkpoint holds RNG states and the progress record: not plain tensors, so
         # weights_only=False; it is our own file in our own checkpoint directory.
         state = torch.load(self.last_checkpoint, map_location=self.device, weights_only=False)
@@ -274,11 +276,27 @@ class Trainer:
             log.info(
                 "checkpoint %s is from other params or data: starting afresh", self.last_checkpoint
             )
+            return None
+        if state["progress"]["finished"]:
+            log.info("checkpoint %s is of a finished run: starting afresh", self.last_checkpoint)
+            return None
+        return state
+
+    def resumable_run_id(self) -> str | None:
+        """The MLflow run of the checkpoint that :meth:`fit` will resume, if any.
+
+        Kept in the checkpoint (a persistent output) rather than in ``models/mlflow_run.json``,
+        which DVC deletes before re-running the stage.
+        """
+        state = self._resumable_state()
+        return state.get("run_id") if state is not None else None
+
+    def try_resume(self) -> bool:
+        """Continue from ``last.pt`` when it belongs to this very configuration and data."""
+        state = self._resumable_state()
+        if state is None:
             return False
         progress = Progress(**state["progress"])
-        if progress.finished:
-            log.info("checkpoint %s is of a finished run: starting afresh", self.last_checkpoint)
-            return False
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -563,11 +581,7 @@ def run_train(params: Params) -> dict[str, Any]:
         len(validation),
     )
 
-    previous_run = None
-    if Paths.train_run.is_file() and Paths.last_checkpoint.is_file():
-        previous = json.loads(Paths.train_run.read_text())
-        if previous.get("fingerprint") == trainer.fingerprint and not previous.get("finished"):
-            previous_run = previous["run_id"]
+    previous_run = trainer.resumable_run_id()
     run = tracking.TrainingRun.start(
         uri,
         params.tracking.experiment,
@@ -575,20 +589,24 @@ def run_train(params: Params) -> dict[str, Any]:
         params=params.to_flat_dict(),
         tags={**tracking.git_tags(), "data_hash": data_hash, "dataset": params.dataset.name},
     )
+    trainer.run_id = run.run_id
     if previous_run is None:
         # A fresh run must not resume a stale checkpoint of the same fingerprint.
         for stale in (Paths.last_checkpoint, Paths.best_checkpoint):
             stale.unlink(missing_ok=True)
-    write_json(
-        Paths.train_run,
-        {
-            "run_id": run.run_id,
-            "tracking_uri": uri,
-            "experiment": params.tracking.experiment,
-            "fingerprint": trainer.fingerprint,
-            "finished": False,
-        },
-    )
+
+    def record_run(finished: bool) -> None:
+        write_json(
+            Paths.train_run,
+            {
+                "run_id": run.run_id,
+                "tracking_uri": uri,
+                "experiment": params.tracking.experiment,
+                "finished": finished,
+            },
+        )
+
+    record_run(finished=False)
 
     def on_epoch_end(record: EpochRecord) -> None:
         metrics = {k: v for k, v in asdict(record).items() if k != "epoch"}
@@ -635,16 +653,7 @@ def run_train(params: Params) -> dict[str, Any]:
     run.log_artifact(Paths.train_history, "training")
     run.log_artifact(plot, "training")
     run.end("FINISHED")
-    write_json(
-        Paths.train_run,
-        {
-            "run_id": run.run_id,
-            "tracking_uri": uri,
-            "experiment": params.tracking.experiment,
-            "fingerprint": trainer.fingerprint,
-            "finished": True,
-        },
-    )
+    record_run(finished=True)
     log.info(
         "best epoch %d: validation loss %.4f; model in %s (MLflow run %s)",
         progress.best_epoch,
