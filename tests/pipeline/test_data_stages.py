@@ -129,7 +129,10 @@ def test_other_datasets_are_a_params_change(
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads((workspace.root / "reports" / "ingest.json").read_text())
     assert report["dataset"] == preset
-    assert report["rows"] == {"train": 60, "validation": 60, "test": 60}
+    for split in ("train", "validation", "test"):
+        removed = sum(report["removed"].get(split, {}).values())
+        assert report["rows"][split] == 60 - removed, (split, report)
+    assert report["rows"]["test"] == 60  # the test split is never filtered against itself
     assert "validation_carved_from_train" not in report  # both have their own validation split
     processed = pd.read_parquet(workspace.root / "data" / "processed" / "test.parquet")
     assert processed["source"].map(len).max() <= 400
