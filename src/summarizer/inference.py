@@ -60,7 +60,7 @@ class Summarizer:
             [len(seq) for seq in ids],
             [0] * len(ids),
             batch_tokens=options.batch_tokens,
-            max_batch_size=max(1, 512 // options.beam_size),
+            max_batch_size=max(1, 2048 // options.beam_size),
         )
         results: list[Summary | None] = [None] * len(ids)
         bar = tqdm(total=len(ids), desc=progress, unit="doc", disable=None if progress else True)

@@ -23,7 +23,12 @@ def test_spacy_tokenizer_splits_punctuation_and_clitics() -> None:
 
 def test_lowercase_mask_digits_and_whitespace_dropped() -> None:
     [tokens] = processor(lowercase=True, mask_digits=True).tokenize(["Won 3-1\n\nin  2024"])
-    assert tokens == ["won", "#", "-", "#", "in", "####"]
+    assert tokens == ["won", "#-#", "in", "####"]
+
+
+def test_masked_numbers_stay_one_token() -> None:
+    [tokens] = processor().tokenize(["it rose #.# percent to ##,### in ####"])
+    assert tokens == ["it", "rose", "#.#", "percent", "to", "##,###", "in", "####"]
 
 
 def test_truncation_per_side() -> None:

@@ -23,6 +23,7 @@ from summarizer.errors import DataError
 from summarizer.io import atomic_path
 
 _DIGIT = re.compile(r"\d")
+_NUMBER = re.compile(r"^[#\d]+(?:[.,:/-][#\d]+)*$")
 # Detokenization rules for PTB-style text: no space before closing punctuation and clitics.
 _NO_SPACE_BEFORE = re.compile(r" (?=[.,!?;:%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
 _NO_SPACE_AFTER = re.compile(r"(?<=[(\[{$]) ")
@@ -37,22 +38,33 @@ class TextProcessor:
     @cached_property
     def nlp(self) -> Language:
         nlp = spacy.blank(self.settings.lang)
-        for marker in self.settings.unknown_markers:
-            nlp.tokenizer.add_special_case(marker, [{ORTH: marker}])
+        # A number stays one token ("##,###", "#.#", "####"): spaCy treats "#" as a prefix and
+        # would spend one position of the model's window on every masked digit.
+        nlp.tokenizer.token_match = _NUMBER.match
+        token = self.settings.unknown_token
+        nlp.tokenizer.add_special_case(token, [{ORTH: token}])
         return nlp
 
     @cached_property
-    def _unknown_markers(self) -> frozenset[str]:
-        return frozenset(self.settings.unknown_markers)
+    def _markers(self) -> re.Pattern[str] | None:
+        markers = sorted(self.settings.unknown_markers, key=len, reverse=True)
+        if not markers:
+            return None
+        return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, markers)) + r")(?!\w)")
 
-    def _normalise(self, token: str) -> str:
-        if token in self._unknown_markers:
-            return self.settings.unknown_token
+    def normalise(self, text: str) -> str:
+        """Case, digits and unknown markers, on the whole text before tokenization.
+
+        Once per document rather than once per token: the per-token version made the stage
+        slower than calling spaCy one text at a time (bench/bench_tokenize.py). Markers are cut
+        out first so that lowercasing cannot turn ``UNK`` into an ordinary word.
+        """
+        pieces = self._markers.split(text) if self._markers is not None else [text]
         if self.settings.lowercase:
-            token = token.lower()
+            pieces = [piece.lower() for piece in pieces]
         if self.settings.mask_digits:
-            token = _DIGIT.sub("#", token)
-        return token
+            pieces = [_DIGIT.sub("#", piece) for piece in pieces]
+        return self.settings.unknown_token.join(pieces)
 
     def tokenize(
         self,
@@ -68,14 +80,16 @@ class TextProcessor:
         waste positions in the model's fixed-length window.
         """
         docs = self.nlp.pipe(
-            texts, batch_size=self.settings.batch_size, n_process=self.settings.n_process
+            map(self.normalise, texts),
+            batch_size=self.settings.batch_size,
+            n_process=self.settings.n_process,
         )
         if progress is not None:
             # disable=None: a bar on a terminal, silence in logs and CI.
             docs = tqdm(docs, total=total, desc=progress, unit="doc", mininterval=1.0, disable=None)
         sequences = []
         for doc in docs:
-            tokens = [self._normalise(token.text) for token in doc if not token.is_space]
+            tokens = [token.text for token in doc if not token.is_space]
             sequences.append(tokens[:max_len] if max_len is not None else tokens)
         return sequences
 
