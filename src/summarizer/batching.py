@@ -38,10 +38,6 @@ class EncodedPairs:
     def subset(self, count: int) -> EncodedPairs:
         return EncodedPairs(self.sources[:count], self.targets[:count])
 
-    def target_tokens(self) -> int:
-        """Target positions the loss is computed on (tokens plus ``<eos>``)."""
-        return sum(len(target) + 1 for target in self.targets)
-
 
 def encode_source(tokens: Sequence[str], vocab: Vocab) -> list[int]:
     # An empty document still needs one position for the encoder to read; <unk> says "nothing

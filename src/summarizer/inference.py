@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -41,9 +40,6 @@ class Summarizer:
     @classmethod
     def from_dir(cls, path: Path | str, device: str | torch.device = "cpu") -> Summarizer:
         return cls(load_model_dir(path, device))
-
-    def with_options(self, **overrides: Any) -> DecodeOptions:
-        return self.options.model_copy(update=overrides) if overrides else self.options
 
     def summarize_tokens(
         self,
