@@ -53,11 +53,7 @@ def test_sigterm_checkpoints_and_next_repro_resumes(tmp_path: Path, datasets_dir
     while not checkpoint.exists() and time.monotonic() < deadline and dvc.poll() is None:
         time.sleep(0.2)
     assert checkpoint.exists(), "no checkpoint was written"
-    [trainer] = [
-        child
-        for child in psutil.Process(dvc.pid).children(recursive=True)
-        if "train" in " ".join(child.cmdline())
-    ]
+    trainer = _trainer_process(dvc.pid)
     trainer.send_signal(signal.SIGTERM)
     output, _ = dvc.communicate(timeout=120)
     output = " ".join(output.split())  # rich wraps long lines when not on a terminal
@@ -79,3 +75,21 @@ def test_sigterm_checkpoints_and_next_repro_resumes(tmp_path: Path, datasets_dir
     assert len(history) == 1 + 3
     run_file = json.loads((workspace.root / "models" / "mlflow_run.json").read_text())
     assert run_file["run_id"] == first_run[0].info.run_id
+
+
+def _trainer_process(dvc_pid: int) -> psutil.Process:
+    """The Python process running ``summarizer train`` under ``dvc repro``.
+
+    DVC starts the stage command through ``$SHELL -c``; bash execs a simple command in place,
+    but other shells (dash as ``/bin/sh``) keep a shell process as the trainer's parent, whose
+    command line also reads ``summarizer train``. The trainer is the innermost match.
+    """
+    matches = [
+        child
+        for child in psutil.Process(dvc_pid).children(recursive=True)
+        if "summarizer train" in " ".join(child.cmdline())
+    ]
+    parents = {parent.pid for process in matches for parent in process.parents()}
+    innermost = [process for process in matches if process.pid not in parents]
+    assert len(innermost) == 1, [" ".join(p.cmdline()) for p in matches]
+    return innermost[0]
