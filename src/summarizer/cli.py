@@ -203,6 +203,89 @@ def score(
     Console().print(table)
 
 
+@app.command("tune-decoding")
+@_user_errors
+def tune_decoding(
+    values: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            "-s",
+            help="OPTION=V1,V2,... for an evaluate.decode option; repeat to combine "
+            "(e.g. -s alpha=0.6,1,1.5 -s min_length=0,4).",
+        ),
+    ],
+    model: Annotated[Path, typer.Option(help="Model directory.")] = Paths.model_dir,
+    split: Annotated[
+        str, typer.Option(help="Held-out split to tune on: validation or train, never test.")
+    ] = "validation",
+    max_examples: Annotated[int | None, typer.Option(help="Use the first N examples.")] = None,
+    rank_by: Annotated[str, typer.Option(help="ROUGE type to rank by.")] = "rougeL",
+    output: Annotated[Path | None, typer.Option(help="Write every trial as CSV here.")] = None,
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """Score combinations of decoding options on held-out data and rank them."""
+    import yaml
+
+    from summarizer.errors import ConfigError
+    from summarizer.evaluation import load_split, scoring_options
+    from summarizer.inference import Summarizer
+    from summarizer.io import atomic_path
+    from summarizer.tuning import grid, sweep, trials_table
+
+    if split not in ("validation", "train"):
+        raise ConfigError(
+            f"--split {split}: tune on validation (or train); choosing options on the test "
+            "split would make its scores optimistic"
+        )
+    grid_values: dict[str, list[Any]] = {}
+    for item in values:
+        name, sep, listed = item.partition("=")
+        if not sep or not listed:
+            raise ConfigError(f"--set {item!r}: expected OPTION=V1,V2,...")
+        grid_values[name.strip()] = [yaml.safe_load(value) for value in listed.split(",")]
+    evaluate = load_params(params_file).evaluate
+    # Scores of each trial only need the mean; intervals would cost a bootstrap per trial.
+    scoring = scoring_options(evaluate, bootstrap_samples=0)
+    table = load_split(split, max_examples)
+    trials = sweep(
+        Summarizer.from_dir(model),
+        table["document"].tolist(),
+        table["references"].tolist(),
+        grid(evaluate.decode, grid_values),
+        scoring,
+        base=evaluate.decode,
+        rank_by=rank_by,
+        progress=True,
+    )
+    if output is not None:
+        with atomic_path(output) as tmp:
+            trials_table(trials).to_csv(tmp, index=False)
+
+    from rich.table import Table
+
+    tried = list(grid_values)
+    view = Table(title=f"decoding options on {split} ({len(table)} examples, ROUGE F1 x100)")
+    for column in (*tried, *scoring.rouge_types, "mean length", "seconds"):
+        view.add_column(column)
+    for trial in trials:
+        view.add_row(
+            *(str(getattr(trial.options, name)) for name in tried),
+            *(f"{trial.scores[name]:.2f}" for name in scoring.rouge_types),
+            f"{trial.mean_length:.2f}",
+            f"{trial.seconds:.1f}",
+        )
+    Console().print(view)
+    best = trials[0]
+    if best.changed:
+        settings = " ".join(f"-S evaluate.decode.{k}={v}" for k, v in best.changed.items())
+        Console().print(
+            f"best by {rank_by}: dvc exp run {settings}", highlight=False, soft_wrap=True
+        )
+    else:
+        Console().print(f"best by {rank_by}: the current evaluate.decode options", highlight=False)
+
+
 # register, summarize, models, promote, rollback: defined apart so this file stays about stages.
 from summarizer.registry_cli import add_commands  # noqa: E402
 

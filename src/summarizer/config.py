@@ -267,7 +267,8 @@ class Params(BaseModel):
         return flat
 
 
-def _format_validation_error(error: ValidationError, source: Path) -> str:
+def format_validation_error(error: ValidationError, source: Path | str) -> str:
+    """One line per bad key, named by its dotted path, for people rather than pydantic."""
     lines = [f"{source}: invalid parameters"]
     for issue in error.errors():
         key = ".".join(str(part) for part in issue["loc"])
@@ -290,7 +291,7 @@ def load_params(path: Path | str = PARAMS_FILE) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, path)) from None
+        raise ConfigError(format_validation_error(exc, path)) from None
 
 
 # -------------------------------------------------------------------------------------- paths

@@ -33,15 +33,15 @@ log = logging.getLogger(__name__)
 
 def scoring_options(params: EvaluateParams, **overrides: Any) -> ScoringOptions:
     scoring = params.scoring
-    return ScoringOptions(
-        rouge_types=tuple(scoring.rouge_types),
-        use_stemmer=scoring.use_stemmer,
-        tokenizer=scoring.tokenizer,
-        bootstrap_samples=scoring.bootstrap_samples,
-        confidence=scoring.confidence,
-        seed=scoring.seed,
-        **overrides,
-    )
+    options = {
+        "rouge_types": tuple(scoring.rouge_types),
+        "use_stemmer": scoring.use_stemmer,
+        "tokenizer": scoring.tokenizer,
+        "bootstrap_samples": scoring.bootstrap_samples,
+        "confidence": scoring.confidence,
+        "seed": scoring.seed,
+    }
+    return ScoringOptions(**{**options, **overrides})
 
 
 def baseline(document: str, params: EvaluateParams) -> str:
@@ -50,13 +50,14 @@ def baseline(document: str, params: EvaluateParams) -> str:
     return lead_sentences(document, params.lead_n)
 
 
-def load_test_split(params: EvaluateParams) -> pd.DataFrame:
-    path = Paths.interim_split("test")
+def load_split(split: str, max_examples: int | None = None) -> pd.DataFrame:
+    """An ingested split with a ``references`` list per row (one or several references)."""
+    path = Paths.interim_split(split)
     if not path.is_file():
         raise DataError(f"{path}: not found; run the ingest stage first")
     table = pd.read_parquet(path)
-    if params.max_test_examples is not None:
-        table = table.head(params.max_test_examples)
+    if max_examples is not None:
+        table = table.head(max_examples)
     if "references" not in table.columns:
         table["references"] = table["summary"].map(lambda summary: [summary])
     else:
@@ -142,7 +143,7 @@ def run_evaluate(params: Params) -> dict[str, Any]:
 
     summarizer = Summarizer.from_dir(Paths.model_dir)
     summarizer.options = evaluate.decode
-    table = load_test_split(evaluate)
+    table = load_split("test", evaluate.max_test_examples)
     documents = table["document"].tolist()
     references = table["references"].tolist()
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from summarizer.cli import app
 from summarizer.inference import Summarizer
+from tests.conftest import DATASETS
 from tests.service.conftest import (
     DECODE,
     MODEL_NAME,
@@ -171,3 +172,64 @@ def test_models_promote_and_rollback_commands(
     unreachable = invoke("models", "--params", str(params))
     assert unreachable.exit_code == 1
     assert "http://127.0.0.1:9 cannot be reached" in unreachable.output
+
+
+def test_tune_decoding_ranks_real_scores_on_the_validation_split(
+    model_dir: Path, params: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from summarizer.config import Paths, load_params
+    from summarizer.evaluation import scoring_options
+    from summarizer.scoring import score_corpus
+
+    monkeypatch.chdir(tmp_path)
+    documents = gigaword_documents(12, split="train")
+    with open(DATASETS / "gigaword" / "train.title.txt", encoding="utf-8") as handle:
+        summaries = [next(handle).strip() for _ in documents]
+    Paths.interim_split("validation").parent.mkdir(parents=True)
+    pd.DataFrame(
+        {"id": [f"v{i}" for i in range(12)], "document": documents, "summary": summaries}
+    ).to_parquet(Paths.interim_split("validation"))
+
+    out = tmp_path / "trials.csv"
+    common = ["--model", str(model_dir), "--params", str(params)]
+    result = invoke(
+        "tune-decoding", "-s", "alpha=0,2", "-s", "min_length=0,4", "--output", str(out), *common
+    )
+    assert result.exit_code == 0, result.output
+    trials = pd.read_csv(out)
+    assert len(trials) == 4
+    tried = sorted(zip(trials["alpha"], trials["min_length"], strict=True))
+    assert tried == [(0, 0), (0, 4), (2, 0), (2, 4)]
+    assert trials["rougeL_f"].is_monotonic_decreasing
+    assert "best by rougeL" in result.stdout
+
+    # Every row is the evaluate stage's scorer on the stage's decoding path, nothing else.
+    best = trials.iloc[0]
+    evaluate = load_params(params).evaluate
+    options = evaluate.decode.model_copy(
+        update={"alpha": float(best["alpha"]), "min_length": int(best["min_length"])}
+    )
+    predictions = [s.text for s in Summarizer.from_dir(model_dir).summarize(documents, options)]
+    scores = score_corpus(
+        predictions, [[s] for s in summaries], scoring_options(evaluate, bootstrap_samples=0)
+    )
+    assert best["rougeL_f"] == pytest.approx(scores.headline()["rougeL"], abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-s", "alpha=1", "--split", "test"], "choosing options on the test split"),
+        (["-s", "temperature=1,2"], "cannot tune temperature"),
+        (["-s", "alpha"], "expected OPTION=V1,V2"),
+        (["-s", "beam_size=0"], "beam_size"),
+    ],
+)
+def test_tune_decoding_rejects_test_split_and_bad_options(
+    model_dir: Path, params: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = invoke("tune-decoding", *args, "--model", str(model_dir), "--params", str(params))
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())

@@ -50,6 +50,35 @@ def test_detokenize_reattaches_punctuation() -> None:
     assert detokenize(["(", "a", ")", "b", "n't"]) == "(a) bn't"
 
 
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("up 1,234, yen", ["up", "#,###", ",", "yen"]),
+        ("rose 3.5%, while", ["rose", "#.#%", ",", "while"]),
+        ("in the 1990s and 21st", ["in", "the", "####s", "and", "##st"]),
+        ("($4.5)", ["(", "$", "#.#", ")"]),
+    ],
+)
+def test_masked_number_is_one_token_next_to_punctuation(text: str, tokens: list[str]) -> None:
+    assert processor(mask_digits=True).tokenize([text]) == [tokens]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "anti-nuclear rally in seoul turns violent",
+        "u.s. says mid-east talks -- a first -- are on track",
+        "dow closes up #.# percent at #,###, yen firmer",
+        "a #-year-old man dies in the ####s flood ($#.# billion)",
+    ],
+)
+def test_detokenize_inverts_tokenize_on_headlines(text: str) -> None:
+    """What the model writes reads as the data was written, compounds and numbers included."""
+    [tokens] = processor().tokenize([text])
+    assert len(tokens) > len(text.split())  # the tokenizer did split something
+    assert detokenize(tokens) == text
+
+
 def test_vocab_build_counts_order_specials_and_limits() -> None:
     params = VocabParams(min_freq=2, max_size=6)
     vocab = Vocab.build([["b", "a", "a", "c"], ["b", "a", "d"], ["c"]], params)
@@ -61,6 +90,8 @@ def test_vocab_build_counts_order_specials_and_limits() -> None:
     assert vocab.encode(["a", "zzz"], add_bos=True, add_eos=True) == [BOS_ID, 4, UNK_ID, EOS_ID]
     assert vocab.decode([BOS_ID, 4, 5, EOS_ID, 4]) == ["a", "b"]
     assert vocab.oov_rate([["a", "q"], ["b", "r"]]) == 0.5
+    # the dataset's own unknown marker is in the vocabulary but stands for an unknown word
+    assert vocab.oov_rate([["a", "<unk>"]]) == 0.5
 
 
 def test_vocab_round_trip_and_bad_file(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 import spacy
 from spacy.language import Language
 from spacy.symbols import ORTH
+from spacy.util import compile_prefix_regex, compile_suffix_regex
 from tqdm.auto import tqdm
 
 from summarizer.config import SPLITS, Paths, TokenizeParams
@@ -27,6 +28,13 @@ _NUMBER = re.compile(r"^[#\d]+(?:[.,:/-][#\d]+)*$")
 # Detokenization rules for PTB-style text: no space before closing punctuation and clitics.
 _NO_SPACE_BEFORE = re.compile(r" (?=[.,!?;:%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
 _NO_SPACE_AFTER = re.compile(r"(?<=[(\[{$]) ")
+# spaCy splits intra-word hyphens ("anti-nuclear") into three tokens; PTB-style text writes a
+# dash between clauses as "--", so a lone hyphen between two words was a compound.
+_SPLIT_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+
+
+def _without_hash(rules: Iterable[str]) -> list[str]:
+    return [rule for rule in rules if rule != "#"]
 
 
 class TextProcessor:
@@ -38,9 +46,13 @@ class TextProcessor:
     @cached_property
     def nlp(self) -> Language:
         nlp = spacy.blank(self.settings.lang)
-        # A number stays one token ("##,###", "#.#", "####"): spaCy treats "#" as a prefix and
-        # would spend one position of the model's window on every masked digit.
-        nlp.tokenizer.token_match = _NUMBER.match
+        # A number stays one token ("##,###", "#.#", "####s", "#,###," before its comma): spaCy
+        # treats "#" as punctuation to split off either end, which spent one position of the
+        # model's window on every masked digit and cut "#,###," into four pieces.
+        tokenizer = nlp.tokenizer
+        tokenizer.token_match = _NUMBER.match
+        tokenizer.prefix_search = compile_prefix_regex(_without_hash(nlp.Defaults.prefixes)).search
+        tokenizer.suffix_search = compile_suffix_regex(_without_hash(nlp.Defaults.suffixes)).search
         token = self.settings.unknown_token
         nlp.tokenizer.add_special_case(token, [{ORTH: token}])
         return nlp
@@ -108,6 +120,7 @@ def detokenize(tokens: Sequence[str]) -> str:
     """Join tokens into readable text; inverse enough of the tokenizer for reading and ROUGE."""
     text = " ".join(tokens)
     text = _NO_SPACE_BEFORE.sub("", text)
+    text = _SPLIT_HYPHEN.sub("-", text)
     return _NO_SPACE_AFTER.sub("", text)
 
 

@@ -79,10 +79,15 @@ class Vocab:
         return tokens
 
     def oov_rate(self, sequences: Iterable[Sequence[str]]) -> float:
+        """Share of tokens the model cannot read or write as themselves.
+
+        The dataset's own unknown markers (normalised to the unknown token) count as
+        out-of-vocabulary: they are in ``stoi``, but they stand for words that are not.
+        """
         total = unknown = 0
         for tokens in sequences:
             total += len(tokens)
-            unknown += sum(token not in self.stoi for token in tokens)
+            unknown += sum(token == self.unk_token or token not in self.stoi for token in tokens)
         return unknown / total if total else 0.0
 
     def save(self, path: Path | str) -> None:
