@@ -153,6 +153,8 @@ def beam_search(
         memory, state = memory.index_select(rows), state.index_select(rows)
         vocab = cfg.tgt_vocab_size
         n_cand = min(2 * k, k * vocab)
+        # The global 2k best continuations are among each beam's own 2k best tokens.
+        per_beam = min(2 * k, vocab)
         # Finished hypotheses per original example: at most k slots.
         fin_tokens = torch.full(
             (batch, k, max_length + 1), cfg.pad_id, dtype=torch.long, device=device
@@ -176,11 +178,13 @@ def beam_search(
             log_probs = torch.log_softmax(logits.float(), dim=-1)
             _constrain(log_probs, seqs, t, cfg, min_length, max_length, no_repeat_ngram_size)
             n_live = active.numel()
-            cand = (beam_scores.view(-1, 1) + log_probs).view(n_live, k * vocab)
+            # Ranking k x 2k candidates, not k x vocabulary, saves a pass over [rows, vocabulary].
+            beam_top, beam_tok = log_probs.topk(per_beam, dim=1)
+            cand = (beam_scores.view(-1, 1) + beam_top).view(n_live, k * per_beam)
             # 2k candidates always hold k that do not end (each beam has a single <eos> token).
             top_scores, top_idx = cand.topk(n_cand, dim=1)
-            src_beam = top_idx // vocab
-            top_tok = top_idx % vocab
+            src_beam = top_idx // per_beam
+            top_tok = beam_tok.view(n_live, k * per_beam).gather(1, top_idx)
             is_eos = top_tok == cfg.eos_id
             attn = attn.float()
 
@@ -281,20 +285,19 @@ def _constrain(
 
 
 def _block_ngrams(log_probs: Tensor, history: Tensor, n: int) -> None:
-    """Ban every token that would complete an n-gram already in ``history [N, t]``."""
+    """Ban every token that would complete an n-gram already in ``history [N, t]``.
+
+    Writes only the banned entries: a mask as large as ``log_probs`` cost more than the rest of
+    the constraint.
+    """
     if n == 1:
-        banned = torch.zeros_like(log_probs).scatter_add_(
-            1, history, torch.ones_like(history, dtype=log_probs.dtype)
-        )
-    else:
-        windows = history.unfold(1, n, 1)  # [N, t-n+1, n]: every n-gram so far
-        suffix = history[:, history.size(1) - (n - 1) :]  # the n-1 tokens the next one extends
-        match = (windows[:, :, :-1] == suffix.unsqueeze(1)).all(dim=-1)
-        # scatter_add (not scatter) so duplicate tokens with differing match flags add up.
-        banned = torch.zeros_like(log_probs).scatter_add_(
-            1, windows[:, :, -1], match.to(log_probs.dtype)
-        )
-    log_probs.masked_fill_(banned > 0, NEG_INF)
+        log_probs.scatter_(1, history, NEG_INF)
+        return
+    windows = history.unfold(1, n, 1)  # [N, t-n+1, n]: every n-gram so far
+    suffix = history[:, history.size(1) - (n - 1) :]  # the n-1 tokens the next one extends
+    match = (windows[:, :, :-1] == suffix.unsqueeze(1)).all(dim=-1)
+    rows, starts = match.nonzero(as_tuple=True)
+    log_probs[rows, windows[rows, starts, -1]] = NEG_INF
 
 
 def _normalize(scores: Tensor, lengths: Tensor, length_penalty: str, alpha: float) -> Tensor:
