@@ -247,12 +247,15 @@ def tune_decoding(
     evaluate = load_params(params_file).evaluate
     # Scores of each trial only need the mean; intervals would cost a bootstrap per trial.
     scoring = scoring_options(evaluate, bootstrap_samples=0)
+    if rank_by not in scoring.rouge_types:
+        raise ConfigError(f"--rank-by {rank_by}: not one of {', '.join(scoring.rouge_types)}")
+    candidates = grid(evaluate.decode, grid_values)  # bad options fail before any decoding
     table = load_split(split, max_examples)
     trials = sweep(
         Summarizer.from_dir(model),
         table["document"].tolist(),
         table["references"].tolist(),
-        grid(evaluate.decode, grid_values),
+        candidates,
         scoring,
         base=evaluate.decode,
         rank_by=rank_by,

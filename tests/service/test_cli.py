@@ -225,11 +225,18 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
         (["-s", "temperature=1,2"], "cannot tune temperature"),
         (["-s", "alpha"], "expected OPTION=V1,V2"),
         (["-s", "beam_size=0"], "beam_size"),
+        (["-s", "alpha=1", "--rank-by", "bleu"], "--rank-by bleu: not one of rouge1"),
     ],
 )
 def test_tune_decoding_rejects_test_split_and_bad_options(
-    model_dir: Path, params: Path, tmp_path: Path, args: list[str], message: str
+    model_dir: Path,
+    params: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no data/interim here: options are checked before any data
     result = invoke("tune-decoding", *args, "--model", str(model_dir), "--params", str(params))
     assert result.exit_code == 1
     assert message in " ".join(result.output.split())
