@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -60,14 +59,7 @@ def model_for(cfg: Seq2SeqConfig, seed: int = 0) -> Seq2Seq:
 ALL_VARIANTS = [(rnn, attn) for rnn in RNN_TYPES for attn in ATTENTION_TYPES]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These models are tiny: one thread is as fast, and immune to OpenMP threads spinning
-    against other processes on a small shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- config -----------------------------------------------------------------------------------

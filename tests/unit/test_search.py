@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,14 +20,7 @@ SRC_V, TGT_V = 40, 30
 LENGTHS = [7, 3, 5, 1, 6]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These models are tiny: one thread is as fast, and immune to OpenMP threads spinning
-    against other processes on a small shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_model(seed: int = 0, scale: float = 0.5, **overrides: object) -> Seq2Seq:
