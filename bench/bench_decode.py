@@ -31,8 +31,8 @@ def main() -> None:
         raise SystemExit(f"{args.model}: no trained model; run `dvc repro train` first")
 
     summarizer = Summarizer.from_dir(args.model)
-    options = load_params(ROOT / "params.yaml").evaluate.decode.model_copy(
-        update={"beam_size": args.beam}
+    options = load_params(ROOT / "params.yaml").evaluate.decode.with_overrides(
+        {"beam_size": args.beam}, source="--beam"
     )
     documents = (GIGAWORD / "test.article.txt").read_text().splitlines()[: args.examples]
     sources = summarizer.loaded.processor.tokenize_source(documents)

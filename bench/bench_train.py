@@ -2,8 +2,9 @@
 
     python bench/bench_train.py [--steps N] [--warmup N]
 
-(a) the reference: ``ReferenceSeq2Seq`` (no attention), decoder stepped one token at a time in
-    Python with teacher forcing 0.5, random unsorted batches of 64 pairs, no packing, Adam, clip 1;
+(a) the reference: ``ReferenceSeq2Seq`` (``reference_model.py``, no attention), decoder stepped
+    one token at a time in Python with teacher forcing 0.5, random unsorted batches of 64 pairs,
+    no packing, Adam, clip 1;
 (b) this project: ``Seq2Seq`` with the same sizes (embedding 256, hidden 512, 2 layers,
     10,000-word vocabularies, dropout 0.5), general attention, the one-call fast path, batches
     of 64 pairs of similar length, the trainer's own step (AdamW, clipping, packing).
@@ -29,11 +30,12 @@ import numpy as np
 import torch
 from torch import nn
 
+# Run as a script, this folder is on sys.path: the benchmark-only tutorial model sits beside it.
+from reference_model import ReferenceSeq2Seq
 from summarizer.batching import EncodedPairs, collate
 from summarizer.config import ModelParams, TokenizeParams, TrainParams, VocabParams
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import PAD_ID, Vocab
-from summarizer.model import ReferenceSeq2Seq
 from summarizer.training import Trainer, model_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,16 +144,16 @@ def project_run(pairs: EncodedPairs, steps: int, warmup: int) -> tuple[float, fl
     params = TrainParams(
         device="cpu", batch_tokens=10**9, max_batch_size=BATCH, seed=0, warmup_steps=10
     )
-    trainer = Trainer(params, model_config(SIZES, VOCAB, VOCAB), Path("/nonexistent"))
-    trainer._make_scheduler(1000)
+    trainer = Trainer(params, model_config(SIZES, VOCAB, VOCAB))  # no checkpoint store
+    trainer.use_schedule(steps_per_epoch=1000)
     assert trainer.model.uses_fast_path(1.0)
     batches = [collate(pairs, idx) for idx in trainer.epoch_batches(pairs, 0)]  # 64 similar pairs
     timed = [batches[i % len(batches)] for i in range(warmup, warmup + steps)]
     for batch in batches[:warmup]:
-        trainer._train_step([batch], 1.0)
+        trainer.train_step([batch], 1.0)
     started = time.perf_counter()
     for batch in timed:
-        trainer._train_step([batch], 1.0)
+        trainer.train_step([batch], 1.0)
     elapsed = time.perf_counter() - started
     tokens = sum(batch.num_target_tokens for batch in timed)
 

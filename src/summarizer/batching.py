@@ -27,6 +27,8 @@ class EncodedPairs:
         src_vocab: Vocab,
         tgt_vocab: Vocab,
     ) -> EncodedPairs:
+        """Encode token lists with the vocabularies (sources never empty, see
+        :func:`encode_source`)."""
         return cls(
             sources=[encode_source(tokens, src_vocab) for tokens in sources],
             targets=[tgt_vocab.encode(tokens) for tokens in targets],
@@ -36,17 +38,20 @@ class EncodedPairs:
         return len(self.sources)
 
     def subset(self, count: int) -> EncodedPairs:
+        """The first ``count`` pairs (``train.max_train_examples``)."""
         return EncodedPairs(self.sources[:count], self.targets[:count])
 
 
 def encode_source(tokens: Sequence[str], vocab: Vocab) -> list[int]:
-    # An empty document still needs one position for the encoder to read; <unk> says "nothing
-    # known here" without pretending to be content.
+    """Source ids for ``tokens``; at least one id, so the encoder always has a position to read."""
+    # <unk> for an empty document says "nothing known here" without pretending to be content.
     return vocab.encode(tokens) or [UNK_ID]
 
 
 @dataclass
 class Batch:
+    """Padded tensors of one batch, ready for :meth:`summarizer.model.Seq2Seq.forward`."""
+
     src: Tensor  # [B, S]
     src_lengths: Tensor  # [B], on the CPU as pack_padded_sequence wants
     tgt_in: Tensor  # [B, T]: <bos> y1 .. yn
@@ -54,6 +59,7 @@ class Batch:
     num_target_tokens: int
 
     def to(self, device: torch.device) -> Batch:
+        """This batch on ``device`` (lengths stay on the CPU, where packing reads them)."""
         non_blocking = device.type == "cuda"
         return Batch(
             self.src.to(device, non_blocking=non_blocking),
@@ -65,6 +71,7 @@ class Batch:
 
 
 def pad(sequences: Sequence[Sequence[int]], length: int | None = None) -> Tensor:
+    """Right-pad id sequences with ``<pad>`` into a ``[len(sequences), length]`` tensor."""
     length = length or max(len(seq) for seq in sequences)
     out = torch.full((len(sequences), length), PAD_ID, dtype=torch.long)
     for row, seq in enumerate(sequences):
@@ -73,6 +80,8 @@ def pad(sequences: Sequence[Sequence[int]], length: int | None = None) -> Tensor
 
 
 def collate(pairs: EncodedPairs, indices: Sequence[int], pin_memory: bool = False) -> Batch:
+    """The batch of ``pairs`` at ``indices``: ``<bos>``-shifted decoder input and ``<eos>``-ended
+    target."""
     sources = [pairs.sources[i] for i in indices]
     targets = [pairs.targets[i] for i in indices]
     batch = Batch(

@@ -7,8 +7,9 @@ ignored and leaving the run unreproducible.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,8 +19,15 @@ from summarizer.errors import ConfigError
 PARAMS_FILE = Path("params.yaml")
 
 
+# YAML has no path type: a path is a string, taken as a Path even under strict validation.
+FilePath = Annotated[Path, Field(strict=False)]
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of every params section: unknown keys are errors and values are immutable once read."""
+
+    # strict: "yes" is not a boolean and "3" is not a number; a YAML typo must not change a run.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --------------------------------------------------------------------------------------- data
@@ -44,8 +52,10 @@ class Fields(Section):
 
 
 class DatasetSpec(Section):
+    """Where a dataset lives and how to read it: the ``dataset`` section."""
+
     name: str
-    path: Path
+    path: FilePath
     format: Literal["parallel_text", "jsonl", "csv"]
     splits: dict[Literal["train", "validation", "test"], SplitFiles]
     fields: Fields = Fields()
@@ -68,6 +78,8 @@ class DatasetSpec(Section):
 
 
 class IngestParams(Section):
+    """Cleaning and splitting done by the ``ingest`` stage."""
+
     validation_size: float = Field(0.05, gt=0, lt=1)
     seed: int = 42
     drop_duplicates: bool = True
@@ -75,11 +87,15 @@ class IngestParams(Section):
 
 
 class LengthBounds(Section):
+    """Inclusive length range for a text column."""
+
     min: int = Field(1, ge=0)
     max: int = Field(..., gt=0)
 
 
 class ValidateParams(Section):
+    """Thresholds of the Great Expectations suite run by the ``validate`` stage."""
+
     length_unit: Literal["tokens", "characters"] = "tokens"
     document_length: LengthBounds = LengthBounds(min=3, max=2000)
     summary_length: LengthBounds = LengthBounds(min=1, max=200)
@@ -91,6 +107,9 @@ class ValidateParams(Section):
 
 
 class TokenizeParams(Section):
+    """How the ``tokenize`` stage turns text into tokens; saved with the model, so serving
+    tokenizes the same way."""
+
     lang: str = "en"
     lowercase: bool = True
     mask_digits: bool = False
@@ -106,6 +125,8 @@ class TokenizeParams(Section):
 
 
 class VocabParams(Section):
+    """Size, frequency cut-off and special tokens of the vocabularies."""
+
     min_freq: int = Field(2, ge=1)
     max_size: int = Field(30000, gt=4)
     shared: bool = False
@@ -139,6 +160,8 @@ class ModelParams(Section):
 
 
 class TrainParams(Section):
+    """Optimisation, device, precision, batching and checkpointing of the ``train`` stage."""
+
     seed: int = 42
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: bf16 autocast on CUDA GPUs that support it, fp16 + gradient scaler on older ones,
@@ -166,47 +189,155 @@ class TrainParams(Section):
 
 
 class TrackingParams(Section):
+    """Which MLflow store and experiment the runs go to."""
+
     experiment: str = "summarizer"
     # null: $MLFLOW_TRACKING_URI if set, else an SQLite database in the repository root.
     uri: str | None = None
     log_system_metrics: bool = True
 
 
+LengthPenalty = Literal["none", "avg", "gnmt"]  # summarizer.model.search.LENGTH_PENALTIES (tested)
+
+
 class DecodeParams(Section):
-    """Search settings; the serving API accepts any of them per request."""
+    """Search settings: the one definition of the decoding options.
+
+    Everything else is derived from these fields: the ``summarize`` command's options, the
+    ``tune-decoding`` grid, the serving params and the pyfunc signature, and the keyword arguments
+    of :func:`summarizer.model.beam_search` (:meth:`search_args`; a test checks they match).
+    """
 
     beam_size: int = Field(5, ge=1, le=64)  # 1 is greedy search
     max_length: int = Field(20, ge=1, le=1000)
     min_length: int = Field(0, ge=0)
-    length_penalty: Literal["none", "avg", "gnmt"] = "gnmt"
+    length_penalty: LengthPenalty = "gnmt"
     alpha: float = Field(0.6, ge=0)
     no_repeat_ngram_size: int = Field(3, ge=0)
     replace_unk: bool = True  # copy the most-attended source word in place of <unk>
     batch_tokens: int = Field(4000, gt=0)  # source tokens per decoding batch
 
+    # Options that change what is written; the rest only change speed.
+    SPEED_ONLY: ClassVar[frozenset[str]] = frozenset({"batch_tokens"})
+
+    @model_validator(mode="after")
+    def _lengths_ordered(self) -> DecodeParams:
+        if self.min_length > self.max_length:
+            raise ValueError(
+                f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})"
+            )
+        return self
+
+    @classmethod
+    def output_options(cls) -> tuple[str, ...]:
+        """The options that change the summaries: what tuning may vary."""
+        return tuple(name for name in cls.model_fields if name not in cls.SPEED_ONLY)
+
+    def with_overrides(
+        self, overrides: Mapping[str, Any] | None, source: str = "decoding options"
+    ) -> DecodeParams:
+        """These options with ``overrides`` applied and validated as ``params.yaml`` is.
+
+        Raises :class:`ConfigError` naming every unknown option and every bad value, so a request,
+        a command line and a tuning grid fail the same way before any model is loaded.
+        """
+        if not overrides:
+            return self
+        unknown = sorted(set(overrides) - set(type(self).model_fields))
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown option(s) {', '.join(map(str, unknown))}; "
+                f"allowed: {', '.join(type(self).model_fields)}"
+            )
+        try:
+            return type(self).model_validate({**self.model_dump(), **overrides})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, source)) from None
+
+    def search_args(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~summarizer.model.greedy_search`; beam search also takes
+        ``beam_size``. ``replace_unk`` and ``batch_tokens`` act around the search, not in it."""
+        return {
+            "max_length": self.max_length,
+            "min_length": self.min_length,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "length_penalty": self.length_penalty,
+            "alpha": self.alpha,
+        }
+
 
 class ScoringParams(Section):
+    """ROUGE settings shared by ``evaluate``, ``score`` and ``tune-decoding``.
+
+    The one definition of the scoring options and their rules:
+    :class:`summarizer.evaluation.ScoringOptions` is these plus a test set's
+    :class:`ScoreConvention`, validated by the same model.
+    """
+
+    ROUGE_TYPES: ClassVar[frozenset[str]] = frozenset(
+        {f"rouge{n}" for n in range(1, 10)} | {"rougeL", "rougeLsum"}
+    )
+
     rouge_types: list[str] = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     use_stemmer: bool = True
     # default: rouge-score's tokenizer (lowercase, ASCII letters and digits only, as ROUGE-1.5.5
     # and the published numbers); unicode: keeps letters of any script.
     tokenizer: Literal["default", "unicode"] = "default"
-    bootstrap_samples: int = Field(1000, ge=0)
+    bootstrap_samples: int = Field(1000, ge=0)  # 0: no confidence intervals
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 0
 
+    @model_validator(mode="after")
+    def _known_rouge_types(self) -> ScoringParams:
+        if not self.rouge_types:
+            raise ValueError("rouge_types must name at least one ROUGE type")
+        unknown = [name for name in self.rouge_types if name not in self.ROUGE_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown ROUGE type(s) {unknown}; use rouge1..rouge9, rougeL or rougeLsum"
+            )
+        if len(set(self.rouge_types)) != len(self.rouge_types):
+            raise ValueError(f"rouge_types has duplicates: {self.rouge_types}")
+        return self
 
-class ExtraTestSet(Section):
-    """A test-only set such as DUC-2004: line-aligned documents and several reference files."""
 
-    path: Path
-    document: str
-    references: list[str] = Field(min_length=1)
+class ScoreConvention(Section):
+    """How a test set's scores are reported: the headline measure (``f``: F1, as for Gigaword and
+    CNN-DM; ``r``: recall, as for DUC-2004) and a cut of every prediction to ``truncate_bytes``
+    UTF-8 bytes (DUC: 75; references are never cut)."""
+
+    # The long spellings users know from rouge-score's Score fields.
+    MEASURE_ALIASES: ClassVar[dict[str, str]] = {
+        "precision": "p",
+        "recall": "r",
+        "fmeasure": "f",
+        "f1": "f",
+    }
+
     measure: Literal["f", "r", "p"] = "f"
     truncate_bytes: int | None = Field(None, gt=0)  # DUC convention: 75
 
+    @model_validator(mode="before")
+    @classmethod
+    def _measure_alias(cls, values: Any) -> Any:
+        measure = values.get("measure") if isinstance(values, dict) else None
+        if isinstance(measure, str) and measure in cls.MEASURE_ALIASES:
+            return {**values, "measure": cls.MEASURE_ALIASES[measure]}
+        return values
+
+
+class ExtraTestSet(ScoreConvention):
+    """A test-only set such as DUC-2004: line-aligned documents and several reference files,
+    scored by its own :class:`ScoreConvention`."""
+
+    path: FilePath
+    document: str
+    references: list[str] = Field(min_length=1)
+
 
 class EvaluateParams(Section):
+    """Decoding, scoring, baseline and report settings of the ``evaluate`` stage."""
+
     decode: DecodeParams = DecodeParams()
     scoring: ScoringParams = ScoringParams()
     baseline: Literal["lead_words", "lead_sentences"] = "lead_words"
@@ -230,7 +361,7 @@ class RegisterParams(Section):
 class Params(BaseModel):
     """The whole of ``params.yaml``. Later stages add their sections here."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
     dataset: DatasetSpec
     ingest: IngestParams = IngestParams()
@@ -279,6 +410,7 @@ def format_validation_error(error: ValidationError, source: Path | str) -> str:
 
 
 def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    """Read and validate ``params.yaml``; any problem is a :class:`ConfigError` naming the key."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -310,9 +442,7 @@ class Paths:
     validation_docs = validation_dir / "data_docs"
     vocab_metrics = reports / "vocab.json"
 
-    checkpoints = models / "checkpoints"
-    last_checkpoint = checkpoints / "last.pt"
-    best_checkpoint = checkpoints / "best.pt"
+    checkpoints = models / "checkpoints"  # last.pt and best.pt: training.CheckpointStore
     model_dir = models / "summarizer"  # self-describing: weights, config, vocab, tokenizer
     train_run = models / "mlflow_run.json"
     train_history = reports / "train_history.csv"
@@ -324,14 +454,17 @@ class Paths:
 
     @classmethod
     def interim_split(cls, split: str) -> Path:
+        """The ingested table of ``split`` (written by ``ingest``)."""
         return cls.interim / f"{split}.parquet"
 
     @classmethod
     def processed_split(cls, split: str) -> Path:
+        """The tokenized table of ``split`` (written by ``tokenize``)."""
         return cls.processed / f"{split}.parquet"
 
     @classmethod
     def vocab_file(cls, side: Literal["source", "target"]) -> Path:
+        """The vocabulary of one side (written by ``vocab``)."""
         return cls.vocab_dir / f"{side}.json"
 
 

@@ -17,7 +17,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from summarizer.batching import encode_source, pad, token_batches
-from summarizer.config import DecodeParams as DecodeOptions
+from summarizer.config import DecodeParams
 from summarizer.data.tokenization import detokenize
 from summarizer.model import beam_search, greedy_search, replace_unknowns
 from summarizer.model_io import LoadedModel, load_model_dir
@@ -25,6 +25,8 @@ from summarizer.model_io import LoadedModel, load_model_dir
 
 @dataclass
 class Summary:
+    """One document's summary, with what produced it (for reports and attention plots)."""
+
     text: str
     tokens: list[str]
     source_tokens: list[str]  # what the model read (after truncation), for attention plots
@@ -33,18 +35,24 @@ class Summary:
 
 
 class Summarizer:
-    def __init__(self, loaded: LoadedModel, options: DecodeOptions | None = None) -> None:
+    """A loaded model directory that turns documents into summaries with given decoding options.
+
+    The evaluate stage, ``summarizer summarize`` and the pyfunc all decode through this class.
+    """
+
+    def __init__(self, loaded: LoadedModel, options: DecodeParams | None = None) -> None:
         self.loaded = loaded
-        self.options = options or DecodeOptions()
+        self.options = options or DecodeParams()
 
     @classmethod
     def from_dir(cls, path: Path | str, device: str | torch.device = "cpu") -> Summarizer:
+        """Load a model directory written by the train stage (see :mod:`summarizer.model_io`)."""
         return cls(load_model_dir(path, device))
 
     def summarize_tokens(
         self,
         sources: Sequence[Sequence[str]],
-        options: DecodeOptions | None = None,
+        options: DecodeParams | None = None,
         progress: str | None = None,
     ) -> list[Summary]:
         """Decode already tokenized (and truncated) documents, many at once."""
@@ -59,17 +67,11 @@ class Summarizer:
             max_batch_size=max(1, 2048 // options.beam_size),
         )
         results: list[Summary | None] = [None] * len(ids)
+        search_args = options.search_args()
         bar = tqdm(total=len(ids), desc=progress, unit="doc", disable=None if progress else True)
         for indices in batches:
             src = pad([ids[i] for i in indices]).to(loaded.device)
             lengths = torch.tensor([len(ids[i]) for i in indices])
-            search_args = dict(
-                max_length=options.max_length,
-                min_length=options.min_length,
-                no_repeat_ngram_size=options.no_repeat_ngram_size,
-                length_penalty=options.length_penalty,
-                alpha=options.alpha,
-            )
             with torch.inference_mode():
                 if options.beam_size == 1:
                     hypotheses = greedy_search(loaded.model, src, lengths, **search_args)
@@ -93,7 +95,7 @@ class Summarizer:
         return [summary for summary in results if summary is not None]
 
     def summarize(
-        self, documents: Sequence[str], options: DecodeOptions | None = None
+        self, documents: Sequence[str], options: DecodeParams | None = None
     ) -> list[Summary]:
         """Tokenize raw documents exactly as the training data was, then decode."""
         sources = self.loaded.processor.tokenize_source(list(documents))

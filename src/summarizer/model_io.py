@@ -23,7 +23,7 @@ from summarizer.config import TokenizeParams
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import Vocab
 from summarizer.errors import SummarizerError
-from summarizer.io import atomic_path
+from summarizer.io import atomic_directory
 from summarizer.model import Seq2Seq, Seq2SeqConfig
 
 WEIGHTS = "model.pt"
@@ -38,6 +38,8 @@ class ModelLoadError(SummarizerError):
 
 @dataclass
 class LoadedModel:
+    """Everything a model directory holds, loaded and checked to fit together."""
+
     model: Seq2Seq
     config: Seq2SeqConfig
     processor: TextProcessor
@@ -56,7 +58,8 @@ def save_model_dir(
     tgt_vocab: Vocab,
     meta: dict[str, Any],
 ) -> None:
-    with atomic_path(path) as tmp:
+    """Write a self-describing model directory atomically (its files: see the module docstring)."""
+    with atomic_directory(path) as tmp:
         (tmp / "vocab").mkdir(parents=True)
         torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp / WEIGHTS)
         (tmp / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
@@ -76,6 +79,8 @@ def _read_json(path: Path) -> Any:
 
 
 def load_model_dir(path: Path | str, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load a model directory onto ``device``, checking that vocabularies, config and weights
+    belong together."""
     path = Path(path)
     if not path.is_dir():
         raise ModelLoadError(f"{path}: model directory not found")

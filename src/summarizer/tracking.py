@@ -1,13 +1,18 @@
-"""The one module that talks to MLflow: tracking URI, runs, metrics, artifacts, registry."""
+"""Experiment tracking in MLflow: where the store is, runs with their params, metrics, tags and
+artifacts, and the lineage (git commit, data hash) a run is traced back by.
+
+With :mod:`summarizer.registry` (versions, aliases and the pyfunc model), this is the only code
+that imports ``mlflow``; both import it inside functions, because it takes seconds to import.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +56,7 @@ def _default_artifact_location(uri: str) -> str | None:
 
 
 def client(uri: str):  # -> MlflowClient, imported lazily (mlflow takes seconds to import)
+    """An MLflow client whose tracking and registry are both the store at ``uri``."""
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -64,11 +70,38 @@ def ensure_reachable(uri: str) -> None:
     try:
         client(uri).search_experiments(max_results=1)
     except Exception as exc:  # any failure here means the run would be lost later
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrackingError(f"MLflow tracking store at {uri} cannot be reached: {reason}") from None
+        raise TrackingError(
+            f"MLflow tracking store at {uri} cannot be reached: {first_line(exc)}"
+        ) from None
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line (MLflow's messages can run to pages), or its type if it is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The MLflow error code of an exception (``RESOURCE_DOES_NOT_EXIST``...), if it has one."""
+    return getattr(exc, "error_code", None)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """Whether the store answered that a run, model or version does not exist; file and server
+    stores say so with different codes, and some only in the message."""
+    return (
+        error_code(exc) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+        or "not found" in str(exc).lower()
+    )
+
+
+def timestamp() -> str:
+    """Now, in UTC to the second (ISO 8601): the time format of every tag and report we write."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def experiment_id(uri: str, name: str) -> str:
+    """The id of experiment ``name``, created (artifacts beside an SQLite store) if missing."""
     mlflow_client = client(uri)
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
@@ -92,20 +125,8 @@ def git_tags(cwd: Path | None = None) -> dict[str, str]:
     return {"mlflow.source.git.commit": commit, "git_commit": commit, "git_dirty": str(dirty)}
 
 
-def hash_files(paths: Iterable[Path]) -> str:
-    """One digest over file names and contents (directories walked in sorted order)."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(p) for p in paths):
-        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
-        for file in files:
-            digest.update(str(file).encode())
-            with open(file, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-    return digest.hexdigest()
-
-
 def flatten_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Param values as MLflow stores them: strings, cut to the longest value it accepts."""
     return {key: str(value)[:MAX_PARAM_VALUE] for key, value in params.items()}
 
 
@@ -128,6 +149,8 @@ class TrainingRun:
         tags: Mapping[str, str] | None = None,
         run_name: str | None = None,
     ) -> TrainingRun:
+        """Resume run ``run_id`` (marked running again), or create one with ``params`` and
+        ``tags`` in ``experiment``; any failure is a :class:`TrackingError`."""
         mlflow_client = client(uri)
         try:
             if run_id is not None:
@@ -152,6 +175,7 @@ class TrainingRun:
         return cls(uri, run_id)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log ``metrics`` at ``step`` (0 if None) in one batch."""
         from mlflow.entities import Metric
         from mlflow.utils.time import get_current_time_millis
 
@@ -159,17 +183,15 @@ class TrainingRun:
         batch = [Metric(key, float(value), now, step or 0) for key, value in metrics.items()]
         self._client.log_batch(self.run_id, metrics=batch)
 
-    def set_tags(self, tags: Mapping[str, str]) -> None:
-        for key, value in tags.items():
-            self._client.set_tag(self.run_id, key, value)
-
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        """Copy a file, or a directory's contents, into the run's artifacts."""
         if Path(path).is_dir():
             self._client.log_artifacts(self.run_id, str(path), artifact_path)
         else:
             self._client.log_artifact(self.run_id, str(path), artifact_path)
 
     def end(self, status: str = "FINISHED") -> None:
+        """Mark the run terminated with ``status`` (FINISHED, FAILED or KILLED)."""
         self._client.set_terminated(self.run_id, status=status)
 
     @contextmanager

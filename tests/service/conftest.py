@@ -69,9 +69,9 @@ def train_tiny_model(target: Path, pairs: int = 64, epochs: int = 20, seed: int 
         seed=seed,
         threads=1,
     )
-    trainer = Trainer(params, config, target.parent / f".{target.name}-checkpoints")
+    trainer = Trainer(params, config)  # no checkpoint store: the last weights are saved below
     trainer.fit(encoded, encoded.subset(32))
-    meta = {"best_epoch": trainer.progress.best_epoch, "data_hash": f"tiny-{pairs}-{seed}"}
+    meta = {"best_epoch": trainer.early_stopper.best_epoch, "data_hash": f"tiny-{pairs}-{seed}"}
     save_model_dir(target, trainer.model.state_dict(), config, TOKENIZE, src_vocab, tgt_vocab, meta)
     return target
 

@@ -118,8 +118,8 @@ def test_summarize_reports_bad_input_and_missing_models(
     blank = tmp_path / "blank.txt"
     blank.write_text("first document here\n\nthird\n")
     checks = [
-        (["--file", str(blank)], f"{blank}:2: empty line"),
-        (["--beam-size", "0", "text"], "--beam-size: Input should be greater than or equal to 1"),
+        (["--file", str(blank)], f"{blank}, line 2: empty line"),
+        (["--beam-size", "0", "text"], "beam_size: Input should be greater than or equal to 1"),
         (["--model", f"models:/{MODEL_NAME}@staging", "text"], "has no alias @staging"),
         (["--model", f"models:/{MODEL_NAME}/9", "text"], "has no version 9 (versions: 1)"),
         (["--model", "models:/unknown@champion", "text"], "no registered model 'unknown'"),
@@ -180,8 +180,7 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
     import pandas as pd
 
     from summarizer.config import Paths, load_params
-    from summarizer.evaluation import scoring_options
-    from summarizer.scoring import score_corpus
+    from summarizer.evaluation import ScoringOptions, score_corpus
 
     monkeypatch.chdir(tmp_path)
     documents = gigaword_documents(12, split="train")
@@ -213,7 +212,9 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
     )
     predictions = [s.text for s in Summarizer.from_dir(model_dir).summarize(documents, options)]
     scores = score_corpus(
-        predictions, [[s] for s in summaries], scoring_options(evaluate, bootstrap_samples=0)
+        predictions,
+        [[s] for s in summaries],
+        ScoringOptions.from_params(evaluate.scoring, bootstrap_samples=0),
     )
     assert best["rougeL_f"] == pytest.approx(scores.headline()["rougeL"], abs=1e-3)
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from summarizer import registry
 from summarizer.cli import app
+from summarizer.config import DecodeParams
 from tests.service.conftest import (
     MODEL_NAME,
     Store,
@@ -177,7 +178,7 @@ def test_promotion_refuses_a_model_that_cannot_load_even_when_forced(
     config["hidden_dim"] += 8
     (broken / "config.json").write_text(json.dumps(config))
     run_id = store.new_run()
-    info = registry.log_model(store.uri, run_id, broken, registry.DecodeParams())
+    info = registry.log_model(store.uri, run_id, broken, DecodeParams())
     client = store.client()
     client.create_model_version(
         MODEL_NAME,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from summarizer import registry
+from summarizer.errors import SummarizerError
 from summarizer.inference import Summarizer
 from tests.service.conftest import DECODE, MODEL_NAME, Store, gigaword_documents
 
@@ -61,6 +64,30 @@ print(json.dumps({{"summaries": summaries, "package": summarizer.__file__}}))
     assert output["summaries"] == expected
     # The package came with the model (code_paths), not from the process's own environment.
     assert Path(output["package"]).parts[-3:-1] == ("code", "summarizer")
+
+
+def test_registered_model_summarizes_in_process_with_request_options(
+    champion: Store, expected: list[str], model_dir: Path
+) -> None:
+    """What ``summarizer summarize -m models:/...`` calls: the pyfunc, with only given options."""
+    model_uri = f"models:/{MODEL_NAME}@champion"
+    assert registry.summarize_with_registered_model(champion.uri, model_uri, DOCUMENTS) == expected
+    greedy = DECODE.model_copy(update={"beam_size": 1, "max_length": 4})
+    summaries = Summarizer.from_dir(model_dir).summarize(DOCUMENTS, greedy)
+    overrides = {"beam_size": 1, "max_length": 4}
+    assert registry.summarize_with_registered_model(
+        champion.uri, model_uri, DOCUMENTS, overrides
+    ) == [s.text for s in summaries]
+    with pytest.raises(
+        SummarizerError, match=rf"(?s)^{re.escape(model_uri)}: .*beam_size: Input should be"
+    ):
+        registry.summarize_with_registered_model(
+            champion.uri, model_uri, DOCUMENTS, {"beam_size": 0}
+        )
+    with pytest.raises(registry.RegistryError, match="has no alias @staging"):
+        registry.summarize_with_registered_model(
+            champion.uri, f"models:/{MODEL_NAME}@staging", DOCUMENTS
+        )
 
 
 @pytest.fixture(scope="module")

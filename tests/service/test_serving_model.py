@@ -11,8 +11,13 @@ from mlflow.pyfunc import PythonModelContext
 
 from summarizer.config import DecodeParams
 from summarizer.inference import Summarizer
-from summarizer.registry import model_signature, pip_requirements
-from summarizer.serving import SummarizerModel, decode_options, documents_from_input
+from summarizer.registry import pip_requirements
+from summarizer.registry.pyfunc import (
+    SummarizerModel,
+    decode_options,
+    documents_from_input,
+    model_signature,
+)
 from tests.service.conftest import DECODE, gigaword_documents
 
 DOCUMENTS = gigaword_documents(3)
@@ -75,7 +80,7 @@ def test_bad_documents_are_invalid_parameter_errors(model_input: object, message
     [
         ({"beam_size": 0}, "beam_size: Input should be greater than or equal to 1"),
         ({"length_penalty": "long"}, "length_penalty: Input should be 'none', 'avg' or 'gnmt'"),
-        ({"beam": 3}, "unknown decoding option"),
+        ({"beam": 3}, r"request params: unknown option\(s\) beam; allowed: beam_size, "),
     ],
 )
 def test_bad_options_are_invalid_parameter_errors(params: dict, message: str) -> None:

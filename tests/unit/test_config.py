@@ -68,3 +68,24 @@ def test_unknown_token_must_match_vocabulary(tmp_path: Path) -> None:
         ConfigError, match=r"tokenize\.unknown_token .* must equal vocab\.unk_token"
     ):
         load_params(write_params(tmp_path, vocab__unk_token="<oov>"))
+
+
+def test_decoding_min_length_above_max_length_fails_before_training(tmp_path: Path) -> None:
+    path = write_params(tmp_path, evaluate__decode__min_length=50, evaluate__decode__max_length=5)
+    with pytest.raises(ConfigError, match=r"evaluate\.decode: min_length \(50\) must not exceed"):
+        load_params(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("ingest__drop_duplicates", "yes", "Input should be a valid boolean"),
+        ("train__max_epochs", "6", "Input should be a valid integer"),
+        ("train__lr", "0.002", "Input should be a valid number"),
+        ("tokenize__lowercase", 1, "Input should be a valid boolean"),
+    ],
+)
+def test_params_are_strict_about_types(tmp_path: Path, key: str, value: object, expected: str):
+    path = write_params(tmp_path, **{key: value})
+    with pytest.raises(ConfigError, match=rf"{key.replace('__', '.')}: {expected}"):
+        load_params(path)

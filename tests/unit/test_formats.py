@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from summarizer.config import DatasetSpec, IngestParams
-from summarizer.data.formats import read_split
+from summarizer.data.formats import (
+    is_json_lines,
+    join_sentences,
+    read_json_lines,
+    read_lines,
+    read_split,
+    text_field,
+)
 from summarizer.data.ingest import build_splits
 from summarizer.errors import DataError
 
@@ -46,6 +53,81 @@ def write_jsonl(path: Path, records: list, compress: bool = False) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------------------------------------- lines
+def test_lines_split_on_newline_only_without_bom_or_cr(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"\xef\xbb\xbffirst\r\n\r\nthird\x0cstill third\n")
+    # The empty line stays (the caller decides about it); a form feed does not split a line.
+    assert read_lines(path) == ["first", "", "third\x0cstill third"]
+    path.write_text("a\u2028b\nc", encoding="utf-8")  # no final newline: still two lines
+    assert read_lines(path) == ["a\u2028b", "c"]
+    path.write_bytes(b"")
+    assert read_lines(path) == []
+    packed = tmp_path / "lines.txt.gz"
+    with gzip.open(packed, "wb") as handle:
+        handle.write(b"x\ny\n")
+    assert read_lines(packed) == ["x", "y"]
+
+
+def test_lines_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nope\.txt: file not found"):
+        read_lines(tmp_path / "nope.txt")
+    with pytest.raises(DataError, match=r": not a regular file"):
+        read_lines(tmp_path)
+    (tmp_path / "bad.txt.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match=r"bad\.txt\.gz: cannot read"):
+        read_lines(tmp_path / "bad.txt.gz")
+    (tmp_path / "bad.txt").write_bytes(b"ok\nok\n\xff\n")
+    with pytest.raises(DataError, match=r"bad\.txt, line 3: cannot decode as utf-8: .* \(byte 6\)"):
+        read_lines(tmp_path / "bad.txt")
+
+
+# -------------------------------------------------------------------------------- JSON Lines
+def test_json_lines_blank_line_is_an_error_not_skipped(tmp_path: Path) -> None:
+    # Skipping it would shift every later record against a line-aligned file.
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"a": 1}\n  \n{"a": 2}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"records\.jsonl, line 2: blank line, expected a JSON"):
+        list(read_json_lines(path))
+    path.write_text('{"a": 1}\r\n{"a": 2}\r\n', encoding="utf-8")
+    assert list(read_json_lines(path)) == [{"a": 1}, {"a": 2}]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.jsonl", True),
+        ("a.NDJSON", True),
+        ("a.json.gz", True),
+        ("a.jsonl.gz", True),
+        ("a.txt", False),
+        ("a.txt.gz", False),
+        ("jsonl", False),
+    ],
+)
+def test_is_json_lines_by_suffix(name: str, expected: bool) -> None:
+    assert is_json_lines(Path(name)) is expected
+
+
+def test_join_sentences_is_lossless() -> None:
+    # Nothing dropped or re-spaced: ingest keeps raw text, and ROUGE ignores both itself.
+    assert join_sentences(["a  b ", "", "c\nd"]) == "a  b \n\nc\nd"
+    assert join_sentences([]) == ""
+
+
+def test_text_field_forms_and_messages() -> None:
+    record = {"s": "x", "l": ["one .", "two ."], "m": [["r1 a", "r1 b"], ["r2"]], "n": 3}
+    assert text_field(record, "s", "f, line 1") == "x"
+    assert text_field(record, "l", "f, line 1") == "one .\ntwo ."
+    assert text_field(record, "m", "f, line 1", several=True) == ["r1 a\nr1 b", "r2"]
+    with pytest.raises(DataError, match=r"f, line 1: field 'm' must be a string or a list of str"):
+        text_field(record, "m", "f, line 1")
+    with pytest.raises(DataError, match=r"field 'n' must be a string, a list of sentence strings"):
+        text_field(record, "n", "f, line 1", several=True)
+    with pytest.raises(DataError, match=r"f, line 1: missing field 'x' \(keys: l, m, n, s\)"):
+        text_field(record, "x", "f, line 1")
 
 
 # ------------------------------------------------------------------------------ parallel text
@@ -151,7 +233,7 @@ def test_jsonl_invalid_json(tmp_path: Path) -> None:
     (tmp_path / "train.jsonl").write_text(
         '{"id": 1, "dialogue": "a", "summary": "b"}\n{not json\n', encoding="utf-8"
     )
-    with pytest.raises(DataError, match=r"train\.jsonl, line 2: invalid JSON"):
+    with pytest.raises(DataError, match=r"train\.jsonl, line 2: not valid JSON"):
         read_split(jsonl_spec(tmp_path), "train")
 
 

@@ -1,4 +1,4 @@
-"""ROUGE scoring, baselines, degeneracy checks and readers, against the real rouge-score.
+"""ROUGE scoring and its options, against the real rouge-score.
 
 Expected values are worked out by hand in the comments, so a change in rouge-score or in our
 wrapping (×100, best reference, truncation) shows up as a plain number mismatch.
@@ -6,25 +6,18 @@ wrapping (×100, best reference, truncation) shows up as a plain number mismatch
 
 from __future__ import annotations
 
-import gzip
 import json
-from pathlib import Path
 
 import pytest
 from rouge_score import rouge_scorer, tokenizers
 
+from summarizer.config import ScoreConvention, ScoringParams, load_params
+from summarizer.data.formats import join_sentences
 from summarizer.errors import ConfigError, DataError
-from summarizer.scoring import (
+from summarizer.evaluation.scoring import (
     ScoringOptions,
     UnicodeTokenizer,
-    degeneracy_metrics,
-    join_sentences,
-    lead_sentences,
-    lead_words,
-    read_texts,
     score_corpus,
-    score_files,
-    split_sentences,
     truncate_bytes,
 )
 
@@ -95,7 +88,7 @@ def test_multi_reference_agrees_with_rouge_score_score_multi() -> None:
     ]
     types = ["rouge1", "rouge2", "rougeL"]
     ours = score_corpus(
-        predictions, references, ScoringOptions(rouge_types=tuple(types), bootstrap_samples=0)
+        predictions, references, ScoringOptions(rouge_types=types, bootstrap_samples=0)
     )
     scorer = rouge_scorer.RougeScorer(types, use_stemmer=True)
     for pred, refs, row in zip(predictions, references, ours.per_example, strict=True):
@@ -125,9 +118,12 @@ def test_lsum_uses_newline_separated_sentences() -> None:
     assert flat["rougeLsum_f"] == pytest.approx(flat["rougeL_f"])
 
 
-def test_join_sentences_keeps_inner_newlines_and_drops_empties() -> None:
-    assert join_sentences(["a  b ", "", "c\nd", "   "]) == "a b\nc\nd"
-    assert join_sentences([]) == ""
+def test_lsum_ignores_empty_sentences_and_spacing() -> None:
+    # join_sentences keeps the text as given; rouge-score itself skips empty sentences and
+    # splits tokens on any whitespace, so the scores equal those of the tidy text.
+    reference = "cat dog\npig cow"
+    untidy = _one(join_sentences(["pig  cow ", "", "cat dog", "   "]), reference)
+    assert untidy == _one("pig cow\ncat dog", reference)
 
 
 # -------------------------------------------------------------------------- empty prediction
@@ -247,8 +243,10 @@ def test_headline_uses_chosen_measure() -> None:
     "kwargs",
     [
         {"tokenizer": "spacy"},
-        {"rouge_types": ("rouge1", "rougeW")},
-        {"rouge_types": ()},
+        {"rouge_types": ["rouge1", "rougeW"]},
+        {"rouge_types": []},
+        {"rouge_types": ["rouge1", "rouge1"]},
+        {"seed": 1, "unknown": 2},
         {"measure": "accuracy"},
         {"confidence": 1.0},
         {"bootstrap_samples": -1},
@@ -260,6 +258,33 @@ def test_bad_options_raise_config_error(kwargs: dict[str, object]) -> None:
         ScoringOptions(**kwargs)  # type: ignore[arg-type]
 
 
+def test_options_are_the_params_plus_a_test_set_convention() -> None:
+    # One definition: every field comes from ScoringParams or ScoreConvention.
+    assert set(ScoringOptions.model_fields) == (
+        set(ScoringParams.model_fields) | set(ScoreConvention.model_fields)
+    )
+    params = ScoringParams(rouge_types=["rouge1"], bootstrap_samples=10, seed=3)
+    options = ScoringOptions.from_params(params, measure="recall", truncate_bytes=75)
+    assert options.model_dump() == {**params.model_dump(), "measure": "r", "truncate_bytes": 75}
+    with pytest.raises(ConfigError, match="truncate_bytes"):
+        ScoringOptions.from_params(params, truncate_bytes=0)
+
+
+def test_params_yaml_is_checked_by_the_same_rules(tmp_path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "dataset: {name: x, path: ., format: jsonl, splits: {train: {file: a}, test: {file: b}}}\n"
+        "evaluate:\n"
+        "  scoring: {rouge_types: [rouge1, rougeW]}\n"
+        "  extra_test_sets: {duc: {path: ., document: d, references: [r], measure: recall}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"unknown ROUGE type\(s\) \['rougeW'\]"):
+        load_params(path)
+    path.write_text(path.read_text().replace(", rougeW", ""), encoding="utf-8")
+    assert load_params(path).evaluate.extra_test_sets["duc"].measure == "r"
+
+
 def test_score_corpus_rejects_misaligned_or_empty_input() -> None:
     with pytest.raises(DataError, match="2 predictions but 1 references"):
         score_corpus(["a", "b"], ["a"], NO_CI)
@@ -267,158 +292,3 @@ def test_score_corpus_rejects_misaligned_or_empty_input() -> None:
         score_corpus([], [], NO_CI)
     with pytest.raises(DataError, match="no reference"):
         score_corpus(["a"], [[]], NO_CI)
-
-
-# -------------------------------------------------------------------------------- baselines
-def test_lead_words() -> None:
-    assert lead_words("japan 's nec  corp.\tand UNK computer", 3) == "japan 's nec"
-    assert lead_words("two words", 8) == "two words"
-    assert lead_words("", 8) == ""
-    with pytest.raises(ValueError):
-        lead_words("a b", 0)
-
-
-def test_lead_sentences_tokenized_text() -> None:
-    document = (
-        "the u.s. army said . `` we left ! '' officials in washington -lrb- d.c. -rrb- agreed ? "
-        "a fourth sentence ."
-    )
-    assert split_sentences(document) == [
-        "the u.s. army said .",
-        "`` we left ! ''",
-        "officials in washington -lrb- d.c. -rrb- agreed ?",
-        "a fourth sentence .",
-    ]
-    assert lead_sentences(document) == (
-        "the u.s. army said .\n`` we left ! ''\nofficials in washington -lrb- d.c. -rrb- agreed ?"
-    )
-
-
-def test_lead_sentences_raw_text_and_newlines() -> None:
-    document = 'Mr. Smith flew to the U.S. on Monday. "He left!" Did he?\nYes\nNo.'
-    assert split_sentences(document) == [
-        "Mr. Smith flew to the U.S. on Monday.",
-        '"He left!"',
-        "Did he?",
-        "Yes",
-        "No.",
-    ]
-    assert lead_sentences(document, 2) == 'Mr. Smith flew to the U.S. on Monday.\n"He left!"'
-    assert lead_sentences("") == ""
-
-
-# ------------------------------------------------------------------------------- degeneracy
-def test_degeneracy_metrics_hand_computed() -> None:
-    predictions = ["a b c a b c", "a b c a b c", "x y", ""]
-    references = ["a b", "c d e f", "g", ["h i", "j k l m"]]
-    metrics = degeneracy_metrics(predictions, references)
-    assert metrics["distinct_prediction_share"] == pytest.approx(3 / 4)
-    # "a b c a b c" has 4 trigrams, abc repeats once: 1/4. Short predictions count as 0.
-    assert metrics["repeated_trigram_rate"] == pytest.approx((0.25 + 0.25 + 0 + 0) / 4)
-    assert metrics["empty_prediction_share"] == pytest.approx(1 / 4)
-    assert metrics["mean_prediction_length"] == pytest.approx((6 + 6 + 2 + 0) / 4)
-    # Multi-reference example counts the mean of its references: (2 + 4) / 2 = 3.
-    assert metrics["mean_reference_length"] == pytest.approx((2 + 4 + 1 + 3) / 4)
-    assert metrics["length_ratio"] == pytest.approx(14 / 10)
-    assert metrics["n_examples"] == 4
-    json.dumps(metrics)
-
-
-# ---------------------------------------------------------------------------------- readers
-def test_read_text_lines_keeps_empty_lines_and_handles_crlf_and_gzip(tmp_path: Path) -> None:
-    plain = tmp_path / "pred.txt"
-    plain.write_bytes(b"first line\r\n\r\nthird\x0cline\n")
-    # The empty middle line is an empty prediction; a form feed does not split a line.
-    assert read_texts(plain) == ["first line", "", "third\x0cline"]
-    packed = tmp_path / "pred.txt.gz"
-    with gzip.open(packed, "wt", encoding="utf-8") as fh:
-        fh.write("a\nb")
-    assert read_texts(packed) == ["a", "b"]
-    separated = tmp_path / "sep.txt"
-    separated.write_text("one .<q>two .\nthree .\n", encoding="utf-8")
-    assert read_texts(separated, sentence_separator="<q>") == ["one .\ntwo .", "three ."]
-
-
-def test_read_jsonl_string_list_and_multi_reference(tmp_path: Path) -> None:
-    path = tmp_path / "refs.jsonl.gz"
-    rows = [{"s": "one"}, {"s": ["sent one .", "sent two ."]}, {"s": [["r1 a", "r1 b"], ["r2"]]}]
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        fh.write("\n".join(json.dumps(r) for r in rows) + "\n")
-    assert read_texts(path, "s") == [["one"], ["sent one .\nsent two ."], ["r1 a\nr1 b", "r2"]]
-    single = tmp_path / "single.jsonl"
-    single.write_text('{"s": "x\\ny"}\n{"s": ["z"]}\n', encoding="utf-8")
-    assert read_texts(single, "s") == ["x\ny", "z"]
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "field", "message"),
-    [
-        ("bad.txt", b"fine\n\xff\xfe broken\n", None, r"bad\.txt, line 2: .*UTF-8"),
-        ("bad.jsonl", b'{"s": "a"}\n[1, 2]\n', "s", r"bad\.jsonl, line 2: expected a JSON object"),
-        (
-            "bad.jsonl",
-            b'{"s": "a"}\n{"s": "b"}\n{"t": "c"}\n',
-            "s",
-            r"bad\.jsonl, line 3: field 's' is missing \(keys: t\)",
-        ),
-        ("bad.jsonl", b'{"s": "a"}\n{"s": 3}\n', "s", r"bad\.jsonl, line 2: field 's' must be"),
-        ("bad.jsonl", b'{"s": "a"}\n{"s": \n', "s", r"bad\.jsonl, line 2: not valid JSON"),
-        ("bad.jsonl", b'{"s": "a"}\n\n{"s": "b"}\n', "s", r"bad\.jsonl, line 2: blank line"),
-        ("bad.jsonl", b'{"s": "a"}\n', None, r"bad\.jsonl: a JSON Lines file needs"),
-        ("bad.txt.gz", b"not gzip at all", None, r"bad\.txt\.gz: cannot read"),
-    ],
-)
-def test_read_texts_bad_input_names_file_and_line(
-    tmp_path: Path, name: str, content: bytes, field: str | None, message: str
-) -> None:
-    path = tmp_path / name
-    path.write_bytes(content)
-    with pytest.raises(DataError, match=message):
-        read_texts(path, field)
-
-
-def test_read_texts_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"nope\.txt: file not found"):
-        read_texts(tmp_path / "nope.txt")
-
-
-def test_score_files_several_reference_files(tmp_path: Path) -> None:
-    (tmp_path / "pred.txt").write_text("the cat sat\n\n", encoding="utf-8")
-    (tmp_path / "ref0.txt").write_text("a dog ran\nsomething\n", encoding="utf-8")
-    (tmp_path / "ref1.txt").write_text("the cat sat\nelse\n", encoding="utf-8")
-    scores = score_files(
-        tmp_path / "pred.txt", [tmp_path / "ref0.txt", tmp_path / "ref1.txt"], options=NO_CI
-    )
-    assert scores.n_examples == 2  # the empty second prediction is kept
-    assert scores.per_example[0]["rouge1_f"] == pytest.approx(100.0)  # best of the two refs
-    assert scores.mean["rouge1_f"] == pytest.approx(50.0)
-
-
-def test_score_files_jsonl_matches_text(tmp_path: Path) -> None:
-    (tmp_path / "pred.jsonl").write_text(
-        '{"id": 1, "summary": ["pig cow", "cat dog"]}\n', encoding="utf-8"
-    )
-    (tmp_path / "ref.jsonl").write_text('{"id": 1, "h": "cat dog\\npig cow"}\n', encoding="utf-8")
-    scores = score_files(
-        tmp_path / "pred.jsonl",
-        [tmp_path / "ref.jsonl"],
-        prediction_field="summary",
-        reference_field="h",
-        options=NO_CI,
-    )
-    assert scores.mean["rougeLsum_f"] == pytest.approx(100.0)
-    assert scores.mean["rougeL_f"] == pytest.approx(50.0)
-
-
-def test_score_files_count_mismatch_names_both_files(tmp_path: Path) -> None:
-    (tmp_path / "pred.txt").write_text("a\nb\nc\n", encoding="utf-8")
-    (tmp_path / "ref.txt").write_text("a\nb\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"pred\.txt has 3 .*ref\.txt has 2: line 3 of .*pred\.txt"):
-        score_files(tmp_path / "pred.txt", [tmp_path / "ref.txt"], options=NO_CI)
-
-
-def test_score_files_rejects_multi_text_predictions(tmp_path: Path) -> None:
-    (tmp_path / "pred.jsonl").write_text('{"s": [["a"], ["b"]]}\n', encoding="utf-8")
-    (tmp_path / "ref.txt").write_text("a\n", encoding="utf-8")
-    with pytest.raises(DataError, match="one text per line"):
-        score_files(tmp_path / "pred.jsonl", [tmp_path / "ref.txt"], prediction_field="s")

@@ -15,13 +15,16 @@ from summarizer.config import ModelParams, TokenizeParams, TrainParams, VocabPar
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import Vocab
 from summarizer.training import (
+    CheckpointStore,
     DeviceError,
+    ProgressReporter,
     Trainer,
     TrainingInterrupted,
+    load_checkpoint,
     model_config,
     select_device,
-    teacher_forcing_ratio,
 )
+from summarizer.training.stage import log_to_run
 from tests.conftest import DATASETS
 
 TINY_MODEL = ModelParams(emb_dim=32, hidden_dim=48, enc_layers=1, dec_layers=1, dropout=0.1)
@@ -45,7 +48,7 @@ def data() -> tuple[EncodedPairs, Vocab, Vocab]:
     return gigaword_pairs(120)
 
 
-def make_trainer(data, checkpoint_dir: Path, **overrides) -> Trainer:
+def make_trainer(data, checkpoint_dir: Path | None, **overrides) -> Trainer:
     _, src_vocab, tgt_vocab = data
     settings = dict(
         device="cpu",
@@ -60,7 +63,8 @@ def make_trainer(data, checkpoint_dir: Path, **overrides) -> Trainer:
     )
     settings.update(overrides)
     params = TrainParams(**settings)
-    return Trainer(params, model_config(TINY_MODEL, len(src_vocab), len(tgt_vocab)), checkpoint_dir)
+    store = CheckpointStore(checkpoint_dir) if checkpoint_dir is not None else None
+    return Trainer(params, model_config(TINY_MODEL, len(src_vocab), len(tgt_vocab)), store)
 
 
 def test_token_batches_cover_every_example_once_within_budget() -> None:
@@ -98,11 +102,6 @@ def test_forced_missing_device_is_a_clear_error() -> None:
     assert select_device("auto").type in ("cpu", "mps")
 
 
-def test_teacher_forcing_schedule_goes_linearly_to_minimum() -> None:
-    params = TrainParams(max_epochs=5, teacher_forcing=1.0, teacher_forcing_min=0.5)
-    assert [teacher_forcing_ratio(params, e) for e in range(5)] == [1.0, 0.875, 0.75, 0.625, 0.5]
-
-
 def test_overfits_a_handful_of_real_pairs() -> None:
     pairs, src_vocab, tgt_vocab = gigaword_pairs(8, max_size=500)
     params = TrainParams(device="cpu", lr=0.01, warmup_steps=0, scheduler="constant", seed=0)
@@ -111,10 +110,10 @@ def test_overfits_a_handful_of_real_pairs() -> None:
         len(src_vocab),
         len(tgt_vocab),
     )
-    trainer = Trainer(params, config, Path("unused"))
+    trainer = Trainer(params, config)  # no checkpoint store: nothing is written
     batch = collate(pairs, range(len(pairs)))
     for _ in range(150):
-        loss_sum, tokens = trainer._train_step([batch], 1.0)
+        loss_sum, tokens = trainer.train_step([batch], 1.0)
     assert loss_sum / tokens < 0.05
 
 
@@ -132,7 +131,7 @@ def test_interrupted_run_resumes_to_identical_weights(data, tmp_path: Path, sign
     with pytest.raises(TrainingInterrupted) as stopped:
         interrupted.fit(data[0], data[0].subset(30), on_step_end=send_signal)
     assert stopped.value.signum == signum
-    assert interrupted.last_checkpoint.is_file()
+    assert interrupted.checkpoints is not None and interrupted.checkpoints.last.is_file()
     assert interrupted.progress.global_step == 5
 
     resumed = make_trainer(data, tmp_path / "resumed")
@@ -151,8 +150,9 @@ def test_interrupted_run_resumes_to_identical_weights(data, tmp_path: Path, sign
 def test_checkpoint_holds_full_state_and_weights_load_safely(data, tmp_path: Path) -> None:
     trainer = make_trainer(data, tmp_path, max_epochs=1)
     trainer.fit(data[0], data[0].subset(20))
-    state = torch.load(trainer.best_checkpoint, weights_only=False)
-    assert {"model", "optimizer", "scheduler", "progress", "rng"} <= set(state)
+    # load_checkpoint loads with weights_only=True: the whole state is tensors and plain data.
+    state = load_checkpoint(tmp_path / "best.pt")["state"]
+    assert {"model", "optimizer", "scheduler", "progress", "early_stopping", "rng"} <= set(state)
     torch.save(state["model"], tmp_path / "weights.pt")
     weights = torch.load(tmp_path / "weights.pt", weights_only=True)
     assert set(weights) == set(trainer.model.state_dict())
@@ -163,4 +163,73 @@ def test_validation_loss_improves_over_epochs(data, tmp_path: Path) -> None:
     progress = trainer.fit(data[0], data[0].subset(40))
     losses = [r["val_loss"] for r in progress.history]
     assert losses[-1] < losses[0]
-    assert progress.best_epoch >= 2
+    assert trainer.early_stopper.best_epoch >= 2
+    assert trainer.early_stopper.best_value == min(losses)
+
+
+def test_without_a_store_a_signal_stops_training_and_says_nothing_was_saved(
+    data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    trainer = make_trainer(data, None)
+
+    def send_signal(step: int) -> None:
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(TrainingInterrupted, match="no checkpoint store") as stopped:
+        trainer.fit(data[0], data[0].subset(20), on_step_end=send_signal)
+    assert stopped.value.checkpoint is None and trainer.progress.global_step == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_damaged_last_checkpoint_is_set_aside_and_training_starts_afresh(
+    data, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reference = make_trainer(data, tmp_path / "reference", max_epochs=1)
+    reference.fit(data[0], data[0].subset(20))
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    whole = (tmp_path / "reference" / "last.pt").read_bytes()
+    (damaged / "last.pt").write_bytes(whole[: len(whole) // 2])
+
+    trainer = make_trainer(data, damaged, max_epochs=1)
+    progress = trainer.fit(data[0], data[0].subset(20))
+    assert progress.finished and progress.global_step == reference.progress.global_step
+    for name, tensor in reference.model.state_dict().items():
+        assert torch.equal(tensor, trainer.model.state_dict()[name]), name
+    assert (damaged / "last.pt.unusable").read_bytes() == whole[: len(whole) // 2]
+    assert "damaged or truncated" in caplog.text and "starting afresh" in caplog.text
+
+
+def test_reporter_logs_a_line_now_and_then_when_not_on_a_terminal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO")
+    reporter = ProgressReporter(every_seconds=0.0)
+    reporter.start_epoch(2, 3, steps=10, done=4)  # pytest captures stderr: no terminal
+    reporter.step(5, loss=1.25, tokens_per_second=1000.0)
+    reporter.close()
+    assert "epoch 2: step 5/10, loss 1.250, 1000 target tokens/s" in caplog.text
+
+
+def test_final_metrics_go_to_the_run_under_one_name_each() -> None:
+    class FakeRun:
+        def __init__(self) -> None:
+            self.metrics: dict[str, float] = {}
+            self.status = ""
+
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            self.metrics.update(metrics)
+
+        def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+            pass
+
+        def end(self, status: str = "FINISHED") -> None:
+            self.status = status
+
+    run = FakeRun()
+    metrics = {"best_epoch": 2, "best_val_loss": 3.5, "tokens_per_second": 900.0, "device": "cpu"}
+    log_to_run(run, metrics)  # type: ignore[arg-type]
+    assert run.metrics == {"best_val_loss": 3.5, "mean_tokens_per_second": 900.0}
+    assert run.status == "FINISHED"

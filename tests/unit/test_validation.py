@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from summarizer.config import LengthBounds, ValidateParams
+from summarizer.config import LengthBounds, Params, Paths, ValidateParams
 from summarizer.data.validation import (
     ValidationReport,
     run_validate,
@@ -210,40 +210,91 @@ def test_text_lengths() -> None:
     assert text_lengths(text, "characters").tolist() == [9, pd.NA, pd.NA, 6]
 
 
-def _write_interim(tables: dict[str, pd.DataFrame], interim: Path) -> None:
-    interim.mkdir(parents=True)
+def _stage_params() -> Params:
+    return Params.model_validate(
+        {
+            "dataset": {
+                "name": "tiny",
+                "path": "raw",
+                "format": "jsonl",
+                "splits": {"train": {"file": "train.jsonl"}, "test": {"file": "test.jsonl"}},
+            },
+            "validate": PARAMS.model_dump(),
+        }
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory as the current directory: stages read and write relative to it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _write_interim(tables: dict[str, pd.DataFrame]) -> None:
+    Paths.interim.mkdir(parents=True)
     for name, table in tables.items():
-        table.to_parquet(interim / f"{name}.parquet", index=False)
+        table.to_parquet(Paths.interim_split(name), index=False)
 
 
-def test_run_validate_writes_summary_and_docs_then_raises(tmp_path: Path) -> None:
-    _write_interim(defective_tables(), tmp_path / "interim")
-    summary_path = tmp_path / "reports" / "validation" / "summary.json"
-    docs = tmp_path / "reports" / "validation" / "data_docs"
+def test_run_validate_writes_summary_and_docs_then_raises(project: Path) -> None:
+    _write_interim(defective_tables())
 
     with pytest.raises(ValidationFailed) as excinfo:
-        run_validate(PARAMS, tmp_path / "interim", summary_path, docs)
+        run_validate(_stage_params())
 
     message = str(excinfo.value)
     assert "expect_column_values_to_not_be_null on column 'document'" in message
     assert "train-01" in message
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = json.loads(Paths.validation_summary.read_text(encoding="utf-8"))
     assert summary["success"] is False and summary["failed"] == 8
-    assert (docs / "index.html").is_file()
+    assert (Paths.validation_docs / "index.html").is_file()
 
 
-def test_run_validate_passes_on_clean_data(tmp_path: Path) -> None:
-    _write_interim(clean_tables(), tmp_path / "interim")
-    summary_path = tmp_path / "summary.json"
-    report = run_validate(PARAMS, tmp_path / "interim", summary_path, tmp_path / "docs")
+def test_run_validate_passes_on_clean_data(project: Path) -> None:
+    _write_interim(clean_tables())
+    report = run_validate(_stage_params())
     assert report.success
-    assert json.loads(summary_path.read_text(encoding="utf-8"))["success"] is True
+    assert json.loads(Paths.validation_summary.read_text(encoding="utf-8"))["success"] is True
 
 
-def test_run_validate_names_missing_split_file(tmp_path: Path) -> None:
+def test_run_validate_names_missing_split_file(project: Path) -> None:
     tables = clean_tables()
     del tables["validation"]
-    _write_interim(tables, tmp_path / "interim")
-    with pytest.raises(DataError, match=r"validation\.parquet"):
-        run_validate(PARAMS, tmp_path / "interim", tmp_path / "s.json", tmp_path / "docs")
-    assert not (tmp_path / "s.json").exists()
+    _write_interim(tables)
+    with pytest.raises(DataError, match=r"validation\.parquet: not found; run the ingest stage"):
+        run_validate(_stage_params())
+    assert not Paths.validation_summary.exists()
+
+
+def test_tokenize_refuses_data_that_failed_or_skipped_validation(project: Path) -> None:
+    from summarizer.data.tokenization import run_tokenize
+
+    params = _stage_params()
+    _write_interim(defective_tables())
+    with pytest.raises(DataError, match=r"summary\.json: not found; run the validate stage first"):
+        run_tokenize(params)
+    with pytest.raises(ValidationFailed):
+        run_validate(params)
+    with pytest.raises(ValidationFailed, match=r"failed validation \(8 expectation\(s\)\)"):
+        run_tokenize(params)
+    assert not Paths.processed.exists()
+
+
+def test_tokenize_refuses_data_changed_since_validation(project: Path) -> None:
+    from summarizer.data.tokenization import run_tokenize
+
+    params = _stage_params()
+    tables = clean_tables()
+    _write_interim(tables)
+    run_validate(params)
+    tables["train"].head(3).to_parquet(Paths.interim_split("train"), index=False)
+    with pytest.raises(ValidationFailed, match="describes other data"):
+        run_tokenize(params)
+    run_validate(params)
+    counts = run_tokenize(params)
+    assert counts == {
+        "train": 3,
+        "validation": len(tables["validation"]),
+        "test": len(tables["test"]),
+    }

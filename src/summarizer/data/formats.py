@@ -1,8 +1,20 @@
-"""Readers for the formats real summarization datasets come in.
+"""One reader per file format (lines, JSON Lines, CSV) and the canonical table ingest builds.
 
-Every reader returns the canonical table: ``id``, ``document``, ``summary`` and, when a dataset has
-several references per document, ``references`` (a list whose first item is ``summary``). Errors
-name the file and the line so a broken raw file can be found and fixed, not guessed at.
+Ingest (:func:`read_split`), ``summarize`` (documents) and ``score`` (predictions and references)
+all read files through this module, so one set of rules and messages holds for all of them:
+
+* **Decoding** is strict: a silently replaced byte would reach the model as U+FFFD. ``.gz`` files
+  are read transparently and a leading byte-order mark is dropped.
+* **Lines** are split on ``\\n`` only (``str.splitlines`` would also split on a form feed or U+2028
+  inside a text and shift the alignment of parallel files); a ``\\r`` before the ``\\n`` is
+  dropped and a final newline does not add a line. An empty line is kept: whether it is allowed
+  (an empty prediction) or not (an empty document) is the caller's rule.
+* **JSON Lines**: every line is one JSON object. A blank line is an error, never skipped: skipping
+  it would silently shift every later record against a line-aligned file.
+* **Text fields** hold a string or a list of sentences, joined by :func:`join_sentences`.
+
+Every error is a :class:`~summarizer.errors.DataError` that names the file and the line, so a
+broken file can be found and fixed, not guessed at.
 """
 
 from __future__ import annotations
@@ -11,7 +23,8 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,46 +34,141 @@ from summarizer.config import DatasetSpec, SplitFiles
 from summarizer.errors import DataError
 
 COLUMNS = ["id", "document", "summary"]
+JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 
 
-def _read_text(path: Path, encoding: str) -> str:
-    """The whole file decoded strictly: a silently replaced byte would reach the model as U+FFFD.
-
-    Decoding in one piece (rather than through a buffered text stream) lets an error name the
-    exact line of the offending byte.
-    """
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    opener = gzip.open if path.suffix == ".gz" else open
+# ------------------------------------------------------------------------------------- lines
+def decode_text(data: bytes, source: Path | str, encoding: str = "utf-8") -> str:
+    """``data`` decoded strictly, without a byte-order mark; an error names the line of the bad
+    byte (decoding in one piece, not through a text stream, is what makes that possible)."""
     try:
-        with opener(path, "rb") as handle:
-            data = handle.read()
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
-    try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line_no = data.count(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
         raise DataError(
-            f"{path}, line {line_no}: cannot decode as {encoding}: {exc.reason}"
+            f"{source}, line {line}: cannot decode as {encoding}: {exc.reason} (byte {exc.start})"
         ) from None
+    return text.removeprefix("\ufeff")
 
 
-def _read_lines(path: Path, encoding: str) -> list[str]:
-    # split("\n"), not splitlines(): a stray form feed or U+2028 inside a line must not shift
-    # the alignment between parallel files.
-    lines = _read_text(path, encoding).split("\n")
-    if lines and lines[-1] == "":
+def read_text(path: Path | str, encoding: str = "utf-8") -> str:
+    """The whole of a text file (``.gz`` transparently), decoded by :func:`decode_text`."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as handle:
+                data = handle.read()
+        else:
+            data = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    return decode_text(data, path, encoding)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` by the module's rules: ``\\n`` only, ``\\r\\n`` as ``\\n``, no
+    extra line after a final newline."""
+    lines = text.split("\n")
+    if lines[-1] == "":
         lines.pop()
     return [line.removesuffix("\r") for line in lines]
 
 
+def read_lines(path: Path | str, encoding: str = "utf-8") -> list[str]:
+    """The lines of a text file (see :func:`split_lines`), empty ones included."""
+    return split_lines(read_text(path, encoding))
+
+
+# ------------------------------------------------------------------------------- JSON Lines
+def is_json_lines(path: Path) -> bool:
+    """Whether ``path`` is named as JSON Lines: ``.jsonl``, ``.ndjson`` or ``.json``, maybe
+    ``.gz``."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return bool(suffixes) and suffixes[-1] in JSON_LINES_SUFFIXES
+
+
+def parse_json_lines(lines: Iterable[str], source: Path | str) -> Iterator[dict[str, Any]]:
+    """One JSON object per line; a blank line, invalid JSON or a non-object names its line.
+
+    Records come one at a time, so a caller that checks each record reports the first problem
+    in the file, whether it is in the JSON or in a field.
+    """
+    for number, line in enumerate(lines, start=1):
+        where = f"{source}, line {number}"
+        if not line.strip():
+            raise DataError(f"{where}: blank line, expected a JSON object")
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        yield record
+
+
+def read_json_lines(path: Path | str, encoding: str = "utf-8") -> Iterator[dict[str, Any]]:
+    """The records of a JSON Lines file (see :func:`parse_json_lines`); the file is read (and
+    decoded) at once, its lines parsed as the records are taken."""
+    return parse_json_lines(read_lines(path, encoding), path)
+
+
+# ------------------------------------------------------------------------------ text fields
+def join_sentences(sentences: Iterable[str]) -> str:
+    """The sentences of one text, newline-separated: the form ROUGE-Lsum reads sentences from.
+
+    Nothing is dropped or re-spaced: rouge-score ignores empty sentences and spacing itself, and
+    the ingested table keeps the raw text.
+    """
+    return "\n".join(sentences)
+
+
+def _is_sentence_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def field_value(record: dict[str, Any], name: str, where: str) -> Any:
+    """``record[name]``, or a :class:`DataError` naming the keys the record does have."""
+    if name not in record:
+        keys = ", ".join(sorted(map(str, record))) or "none"
+        raise DataError(f"{where}: missing field '{name}' (keys: {keys})")
+    return record[name]
+
+
+def text_field(
+    record: dict[str, Any], name: str, where: str, *, several: bool = False
+) -> str | list[str]:
+    """The text in ``record[name]``: a string, or a list of sentences (joined by
+    :func:`join_sentences`). With ``several``, a list of such sentence lists is several texts
+    (several references for one example) and comes back as a list."""
+    value = field_value(record, name, where)
+    if isinstance(value, str):
+        return value
+    if _is_sentence_list(value):
+        return join_sentences(value)
+    if several and isinstance(value, list) and value and all(map(_is_sentence_list, value)):
+        return [join_sentences(item) for item in value]
+    expected = (
+        "a string, a list of sentence strings, or a list of sentence lists (several references)"
+        if several
+        else "a string or a list of strings"
+    )
+    raise DataError(f"{where}: field '{name}' must be {expected}, got {type(value).__name__}")
+
+
+# ---------------------------------------------------------------------------- dataset tables
 def read_parallel_text(
     document_path: Path, summary_paths: list[Path], split: str, encoding: str = "utf-8"
 ) -> pd.DataFrame:
-    """Line i of the document file pairs with line i of every summary file."""
-    documents = _read_lines(document_path, encoding)
-    references = [_read_lines(path, encoding) for path in summary_paths]
+    """The canonical table of line-aligned files: line i of the document file pairs with line i
+    of every summary file (several summary files give a ``references`` column)."""
+    documents = read_lines(document_path, encoding)
+    references = [read_lines(path, encoding) for path in summary_paths]
     for path, lines in zip(summary_paths, references, strict=True):
         if len(lines) != len(documents):
             raise DataError(
@@ -79,62 +187,26 @@ def read_parallel_text(
     return table
 
 
-def _iter_json_lines(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line_no, line in enumerate(_read_lines(path, encoding), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {line_no}: invalid JSON: {exc.msg}") from None
-        if not isinstance(record, dict):
-            raise DataError(
-                f"{path}, line {line_no}: expected a JSON object, got {type(record).__name__}"
-            )
-        yield line_no, record
-
-
-def _text_field(value: Any, path: Path, line_no: int, field: str) -> str:
-    """A summary may be a string or a list of sentences; sentences are kept newline-separated,
-    which is what ROUGE-Lsum expects."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return "\n".join(value)
-    raise DataError(
-        f"{path}, line {line_no}: field '{field}' must be a string or a list of strings, "
-        f"got {type(value).__name__}"
-    )
-
-
-def _record_row(
-    record: dict[str, Any], spec: DatasetSpec, path: Path, line_no: int, fallback_id: str
-) -> dict[str, Any]:
+def _record_row(record: dict[str, Any], spec: DatasetSpec, where: str, fallback_id: str) -> dict:
     fields = spec.fields
-    for name in (fields.document, fields.summary):
-        if name not in record:
-            raise DataError(f"{path}, line {line_no}: missing field '{name}'")
-    document = _text_field(record[fields.document], path, line_no, fields.document)
-    summary = _text_field(record[fields.summary], path, line_no, fields.summary)
-    if fields.id is not None:
-        if fields.id not in record:
-            raise DataError(f"{path}, line {line_no}: missing field '{fields.id}'")
-        row_id = str(record[fields.id])
-    else:
-        row_id = fallback_id
+    document = text_field(record, fields.document, where)
+    summary = text_field(record, fields.summary, where)
+    row_id = fallback_id if fields.id is None else str(field_value(record, fields.id, where))
     return {"id": row_id, "document": document, "summary": summary}
 
 
 def read_jsonl(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
+    """The canonical table of a JSON Lines split; ids default to the line number."""
     rows = [
-        _record_row(record, spec, path, line_no, f"{split}-{line_no:07d}")
-        for line_no, record in _iter_json_lines(path, spec.encoding)
+        _record_row(record, spec, f"{path}, line {number}", f"{split}-{number:07d}")
+        for number, record in enumerate(read_json_lines(path, spec.encoding), start=1)
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
-    reader = csv.DictReader(io.StringIO(_read_text(path, spec.encoding), newline=""))
+    """The canonical table of a CSV split with a header row (quoted fields may span lines)."""
+    reader = csv.DictReader(io.StringIO(read_text(path, spec.encoding), newline=""))
     rows = []
     try:
         header = reader.fieldnames or []
@@ -145,9 +217,8 @@ def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
         if missing:
             raise DataError(f"{path}, line 1: missing column(s) {', '.join(missing)}")
         for record in reader:
-            rows.append(
-                _record_row(record, spec, path, reader.line_num, f"{split}-{len(rows):07d}")
-            )
+            where = f"{path}, line {reader.line_num}"
+            rows.append(_record_row(record, spec, where, f"{split}-{len(rows):07d}"))
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: malformed CSV: {exc}") from None
     return pd.DataFrame(rows, columns=COLUMNS)

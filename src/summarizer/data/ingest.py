@@ -7,15 +7,14 @@ outputs as they were.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from summarizer.config import SPLITS, DatasetSpec, IngestParams, Paths
+from summarizer.config import SPLITS, DatasetSpec, IngestParams, Params, Paths
 from summarizer.data.formats import read_split
 from summarizer.errors import DataError
-from summarizer.io import atomic_path, write_json
+from summarizer.io import atomic_directory, write_json
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,10 @@ def build_splits(spec: DatasetSpec, params: IngestParams) -> tuple[dict[str, pd.
     return tables, report
 
 
-def run_ingest(spec: DatasetSpec, params: IngestParams, out_dir: Path = Paths.interim) -> dict:
-    tables, report = build_splits(spec, params)
-    with atomic_path(out_dir) as tmp:
+def run_ingest(params: Params) -> dict:
+    """Stage ``ingest``: write ``data/interim/{split}.parquet`` and ``reports/ingest.json``."""
+    tables, report = build_splits(params.dataset, params.ingest)
+    with atomic_directory(Paths.interim) as tmp:
         tmp.mkdir(parents=True)
         for split, table in tables.items():
             table.to_parquet(tmp / f"{split}.parquet", index=False)

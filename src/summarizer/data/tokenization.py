@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from pathlib import Path
 
 import pandas as pd
 import spacy
@@ -19,9 +18,8 @@ from spacy.symbols import ORTH
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 from tqdm.auto import tqdm
 
-from summarizer.config import SPLITS, Paths, TokenizeParams
-from summarizer.errors import DataError
-from summarizer.io import atomic_path
+from summarizer.config import SPLITS, Params, Paths, TokenizeParams
+from summarizer.io import atomic_directory, read_stage_table
 
 _DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(r"^[#\d]+(?:[.,:/-][#\d]+)*$")
@@ -45,6 +43,7 @@ class TextProcessor:
 
     @cached_property
     def nlp(self) -> Language:
+        """The spaCy pipeline (tokenizer only), built on first use."""
         nlp = spacy.blank(self.settings.lang)
         # A number stays one token ("##,###", "#.#", "####s", "#,###," before its comma): spaCy
         # treats "#" as punctuation to split off either end, which spent one position of the
@@ -106,11 +105,13 @@ class TextProcessor:
         return sequences
 
     def tokenize_source(self, texts: Sequence[str], progress: str | None = None) -> list[list[str]]:
+        """Document tokens, truncated to ``max_source_len``."""
         return self.tokenize(
             texts, self.settings.max_source_len, total=len(texts), progress=progress
         )
 
     def tokenize_target(self, texts: Sequence[str], progress: str | None = None) -> list[list[str]]:
+        """Summary tokens, truncated to ``max_target_len``."""
         return self.tokenize(
             texts, self.settings.max_target_len, total=len(texts), progress=progress
         )
@@ -124,17 +125,17 @@ def detokenize(tokens: Sequence[str]) -> str:
     return _NO_SPACE_AFTER.sub("", text)
 
 
-def run_tokenize(
-    settings: TokenizeParams, interim_dir: Path = Paths.interim, out_dir: Path = Paths.processed
-) -> dict[str, int]:
+def run_tokenize(params: Params) -> dict[str, int]:
     """Stage ``tokenize``: token sequences per split, truncated to the model's window."""
-    processor = TextProcessor(settings)
+    from summarizer.data.gate import require_validated
+
+    require_validated()
+    processor = TextProcessor(params.tokenize)
     tables = {}
     for split in SPLITS:
-        path = interim_dir / f"{split}.parquet"
-        if not path.is_file():
-            raise DataError(f"{path}: not found; run the ingest stage first")
-        table = pd.read_parquet(path, columns=["id", "document", "summary"])
+        table = read_stage_table(
+            Paths.interim_split(split), "ingest", columns=["id", "document", "summary"]
+        )
         tables[split] = pd.DataFrame(
             {
                 "id": table["id"],
@@ -146,8 +147,8 @@ def run_tokenize(
                 ),
             }
         )
-    with atomic_path(out_dir) as tmp:
+    with atomic_directory(Paths.processed) as tmp:
         tmp.mkdir(parents=True)
         for split, table in tables.items():
-            table.to_parquet(tmp / f"{split}.parquet", index=False)
+            table.to_parquet(tmp / Paths.processed_split(split).name, index=False)
     return {split: len(table) for split, table in tables.items()}

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from summarizer.config import SPLITS, ValidateParams
+from summarizer.config import SPLITS, Params, Paths, ValidateParams
+from summarizer.data.gate import interim_hash
 from summarizer.errors import DataError, ValidationFailed
-from summarizer.io import atomic_path, write_json
+from summarizer.io import atomic_directory, read_stage_table, write_json
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -50,6 +51,7 @@ DATA_DOCS_SITE = "validation_site"
 
 
 def length_column(text_column: str) -> str:
+    """Name of the derived length column checked for ``text_column``."""
     return f"{text_column}_length"
 
 
@@ -71,6 +73,8 @@ class Failure:
 
 @dataclass(frozen=True)
 class SplitStats:
+    """Counts of one split's validation: expectations run and failed, rows checked."""
+
     rows: int
     expectations: int
     passed: int
@@ -79,6 +83,8 @@ class SplitStats:
 
 @dataclass
 class ValidationReport:
+    """Outcome of the suite over all splits; written as ``reports/validation/summary.json``."""
+
     success: bool
     failures: list[Failure]
     splits: dict[str, SplitStats]
@@ -95,6 +101,7 @@ class ValidationReport:
         }
 
     def format(self) -> str:
+        """A readable account of every failure, with example row ids, for the error message."""
         total = sum(stats.expectations for stats in self.splits.values())
         failed = sum(stats.failed for stats in self.splits.values())
         if self.success:
@@ -382,7 +389,7 @@ def validate_splits(
     failures: list[Failure] = []
     docs_dir = Path(docs_dir)
 
-    with atomic_path(docs_dir) as tmp_docs, warnings.catch_warnings():
+    with atomic_directory(docs_dir) as tmp_docs, warnings.catch_warnings():
         # GX forwards pandas/numpy deprecation chatter that says nothing about the data.
         warnings.simplefilter("ignore")
         context = _make_context(tmp_docs)
@@ -419,29 +426,16 @@ def validate_splits(
     )
 
 
-def read_interim(interim_dir: Path) -> dict[str, pd.DataFrame]:
-    tables = {}
-    for split in SPLITS:
-        path = Path(interim_dir) / f"{split}.parquet"
-        if not path.is_file():
-            raise DataError(f"{path}: split '{split}' not found (run the ingest stage first)")
-        try:
-            tables[split] = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-            raise DataError(f"{path}: cannot read Parquet table: {exc}") from exc
-    return tables
-
-
-def run_validate(
-    params: ValidateParams, interim_dir: Path, summary_path: Path, docs_dir: Path
-) -> ValidationReport:
-    """The DVC stage: validate ``{interim_dir}/{split}.parquet``, write summary and Data Docs.
+def run_validate(params: Params) -> ValidationReport:
+    """Stage ``validate``: check every ingested split, write the summary and the Data Docs.
 
     The summary is written whether or not the data passes, so that the failure is inspectable;
     a failure then raises :class:`ValidationFailed` so the stage exits non-zero.
     """
-    report = validate_splits(read_interim(interim_dir), params, docs_dir)
-    write_json(summary_path, report.to_summary())
+    tables = {split: read_stage_table(Paths.interim_split(split), "ingest") for split in SPLITS}
+    report = validate_splits(tables, params.validate_, Paths.validation_docs)
+    # The hash ties the verdict to these very tables: a later stage refuses data that changed.
+    write_json(Paths.validation_summary, {**report.to_summary(), "data_hash": interim_hash()})
     if not report.success:
         raise ValidationFailed(report.format())
     return report

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-import pandas as pd
-
-from summarizer.config import Paths, VocabParams
+from summarizer.config import Params, Paths, VocabParams
 from summarizer.errors import DataError
-from summarizer.io import atomic_path, write_json
+from summarizer.io import atomic_directory, atomic_path, read_stage_table, write_json
 
 # Fixed ids let the model config hard-wire padding and start/end without looking tokens up.
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
@@ -21,6 +19,9 @@ PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 @dataclass
 class Vocab:
+    """Token to id mapping with the four special tokens first (ids fixed by :data:`PAD_ID` and
+    friends)."""
+
     itos: list[str]
     counts: list[int]
     stoi: dict[str, int] = field(init=False, repr=False)
@@ -55,11 +56,13 @@ class Vocab:
 
     @property
     def unk_token(self) -> str:
+        """The token unknown words map to."""
         return self.itos[UNK_ID]
 
     def encode(
         self, tokens: Sequence[str], add_bos: bool = False, add_eos: bool = False
     ) -> list[int]:
+        """Ids of ``tokens``; unknown tokens become :data:`UNK_ID`."""
         ids = [self.stoi.get(token, UNK_ID) for token in tokens]
         if add_bos:
             ids.insert(0, BOS_ID)
@@ -91,12 +94,15 @@ class Vocab:
         return unknown / total if total else 0.0
 
     def save(self, path: Path | str) -> None:
+        """Write the tokens in id order, with their training counts, as JSON (atomically)."""
         payload = {"tokens": self.itos, "counts": self.counts}
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path | str) -> Vocab:
+        """Read a vocabulary written by :meth:`save`; a missing or damaged file is a
+        :class:`DataError`."""
         path = Path(path)
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
@@ -107,22 +113,21 @@ class Vocab:
             raise DataError(f"{path}: not a valid vocabulary file ({exc})") from None
 
 
-def run_build_vocab(
-    params: VocabParams, processed_dir: Path = Paths.processed, out_dir: Path = Paths.vocab_dir
-) -> dict:
+def run_build_vocab(params: Params) -> dict:
     """Stage ``vocab``: vocabularies from the training split, coverage on the validation split."""
-    splits = {}
-    for split in ("train", "validation"):
-        path = processed_dir / f"{split}.parquet"
-        if not path.is_file():
-            raise DataError(f"{path}: not found; run the tokenize stage first")
-        splits[split] = pd.read_parquet(path, columns=["source", "target"])
+    settings = params.vocab
+    splits = {
+        split: read_stage_table(
+            Paths.processed_split(split), "tokenize", columns=["source", "target"]
+        )
+        for split in ("train", "validation")
+    }
     train, validation = splits["train"], splits["validation"]
-    if params.shared:
-        shared = Vocab.build(chain(train["source"], train["target"]), params)
+    if settings.shared:
+        shared = Vocab.build(chain(train["source"], train["target"]), settings)
         vocabs = {"source": shared, "target": shared}
     else:
-        vocabs = {side: Vocab.build(train[side], params) for side in ("source", "target")}
+        vocabs = {side: Vocab.build(train[side], settings) for side in ("source", "target")}
     metrics = {
         side: {
             "size": len(vocab),
@@ -131,10 +136,10 @@ def run_build_vocab(
         }
         for side, vocab in vocabs.items()
     }
-    metrics["shared"] = params.shared
-    with atomic_path(out_dir) as tmp:
+    metrics["shared"] = settings.shared
+    with atomic_directory(Paths.vocab_dir) as tmp:
         tmp.mkdir(parents=True)
         for side, vocab in vocabs.items():
-            vocab.save(tmp / f"{side}.json")
+            vocab.save(tmp / Paths.vocab_file(side).name)
     write_json(Paths.vocab_metrics, metrics)
     return metrics

@@ -1,7 +1,7 @@
 """Pure-torch seq2seq summarization model: no file, network or MLflow I/O in this package.
 
 ``Seq2Seq(Seq2SeqConfig(...))`` is the model the trainer optimises; ``greedy_search`` and
-``beam_search`` decode batches with it; ``ReferenceSeq2Seq`` is the benchmark's tutorial baseline.
+``beam_search`` decode batches with it. (The benchmark's tutorial baseline lives in ``bench/``.)
 """
 
 from summarizer.model.attention import (
@@ -15,7 +15,6 @@ from summarizer.model.attention import (
 from summarizer.model.config import ATTENTION_TYPES, RNN_TYPES, Seq2SeqConfig
 from summarizer.model.decoder import Decoder, DecoderState
 from summarizer.model.encoder import Encoder, EncoderMemory
-from summarizer.model.reference import ReferenceSeq2Seq
 from summarizer.model.search import (
     LENGTH_PENALTIES,
     Hypothesis,
@@ -38,7 +37,6 @@ __all__ = [
     "EncoderMemory",
     "GeneralAttention",
     "Hypothesis",
-    "ReferenceSeq2Seq",
     "Seq2Seq",
     "Seq2SeqConfig",
     "Seq2SeqOutput",

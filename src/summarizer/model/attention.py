@@ -103,6 +103,7 @@ class AdditiveAttention(Attention):
 
 
 def make_attention(kind: str, query_dim: int, memory_dim: int) -> Attention:
+    """The attention module for ``kind`` (``dot``, ``general``, ``concat`` or ``bahdanau``)."""
     if kind == "dot":
         if query_dim != memory_dim:
             raise ValueError(

@@ -90,6 +90,7 @@ class Seq2SeqConfig:
 
     @property
     def enc_hidden_per_direction(self) -> int:
+        """Encoder hidden size per direction, so both directions together match ``hidden_dim``."""
         return self.hidden_dim // 2 if self.bidirectional else self.hidden_dim
 
     def to_dict(self) -> dict[str, Any]:

@@ -49,10 +49,14 @@ class DecoderState:
         )
 
     def rnn_state(self) -> Tensor | tuple[Tensor, Tensor]:
+        """The state in the form ``nn.LSTM``/``nn.GRU`` take."""
         return self.h if self.c is None else (self.h, self.c)
 
 
 class Decoder(nn.Module):
+    """Attention decoder: one RNN, the attention over the encoder memory, and the output
+    projection."""
+
     def __init__(self, config: Seq2SeqConfig, embedding: nn.Embedding) -> None:
         super().__init__()
         self.config = config
@@ -82,6 +86,7 @@ class Decoder(nn.Module):
         return teacher_forcing_ratio >= 1.0 and not self.config.input_feeding and not self.bahdanau
 
     def init_state(self, h0: Tensor, c0: Tensor | None) -> DecoderState:
+        """The decoder's first state from the encoder's bridged final state."""
         feed = None
         if self.config.input_feeding:
             feed = h0.new_zeros(h0.size(1), self.config.hidden_dim)

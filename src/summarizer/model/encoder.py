@@ -58,6 +58,9 @@ def check_lengths(lengths: Tensor, max_len: int) -> Tensor:
 
 
 class Encoder(nn.Module):
+    """Embeds and encodes the source with a (bidirectional) RNN and bridges its final state to the
+    decoder's size."""
+
     def __init__(self, config: Seq2SeqConfig, embedding: nn.Embedding) -> None:
         super().__init__()
         self.config = config

@@ -17,6 +17,8 @@ def make_rnn(
     dropout: float,
     bidirectional: bool = False,
 ) -> nn.LSTM | nn.GRU:
+    """An ``nn.LSTM`` or ``nn.GRU``, batch-first, with dropout between layers only when there are
+    several."""
     rnn_cls = nn.LSTM if rnn_type == "lstm" else nn.GRU
     return rnn_cls(
         input_dim,

@@ -17,11 +17,15 @@ INIT_RANGE = 0.1
 
 
 class Seq2SeqOutput(NamedTuple):
+    """Teacher-forced outputs for a whole target sequence."""
+
     logits: Tensor  # [B, T, V]
     attention: Tensor  # [B, T, S], float32, zero on source padding
 
 
 class StepOutput(NamedTuple):
+    """Outputs of one decoding step, with the state to continue from."""
+
     logits: Tensor  # [B, V]
     attention: Tensor  # [B, S]
     state: DecoderState
@@ -47,6 +51,8 @@ class Seq2Seq(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Uniform initialisation of every weight (as OpenNMT-py's ``param_init``), padding rows
+        zeroed."""
         for p in self.parameters():  # shared/tied parameters are yielded once
             nn.init.uniform_(p, -INIT_RANGE, INIT_RANGE)
         with torch.no_grad():
@@ -54,9 +60,12 @@ class Seq2Seq(nn.Module):
                 emb.weight[self.config.pad_id].zero_()
 
     def num_parameters(self) -> int:
+        """Number of parameters, shared and tied ones counted once."""
         return sum(p.numel() for p in self.parameters())
 
     def uses_fast_path(self, teacher_forcing_ratio: float = 1.0) -> bool:
+        """Whether :meth:`forward` runs all target steps in one call for this teacher-forcing
+        ratio."""
         return self.decoder.can_run_parallel(teacher_forcing_ratio)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderMemory, DecoderState]:

@@ -33,11 +33,15 @@ from typing import Any
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import set_model
+from mlflow.models import ModelSignature, set_model
 from mlflow.pyfunc import PythonModel
-from pydantic import ValidationError
+from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
-from summarizer.inference import DecodeOptions, Summarizer
+# Absolute imports of the summarizer's serving path only: MLflow runs this file by its path, not
+# as part of the package, and a serving machine has only the pinned runtime packages.
+from summarizer.config import DecodeParams
+from summarizer.errors import ConfigError
+from summarizer.inference import Summarizer
 
 MODEL_ARTIFACT = "model_dir"  # key of the model directory in the pyfunc's artifacts
 DOCUMENT = "document"
@@ -88,36 +92,48 @@ def documents_from_input(model_input: Any) -> list[str]:
     return values
 
 
-def decode_options(defaults: DecodeOptions, params: Mapping[str, Any] | None) -> DecodeOptions:
+def decode_options(defaults: DecodeParams, params: Mapping[str, Any] | None) -> DecodeParams:
     """The request's decoding options over the model's defaults, validated like params.yaml."""
-    if not params:
-        return defaults
-    unknown = sorted(set(params) - set(DecodeOptions.model_fields))
-    if unknown:
-        allowed = ", ".join(DecodeOptions.model_fields)
-        raise _invalid(f"unknown decoding option(s): {', '.join(unknown)}; allowed: {allowed}")
     try:
-        return DecodeOptions.model_validate({**defaults.model_dump(), **params})
-    except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        ]
-        raise _invalid("invalid decoding options: " + "; ".join(problems)) from None
+        return defaults.with_overrides(params, source="request params")
+    except ConfigError as exc:
+        raise _invalid(str(exc)) from None
+
+
+def model_signature(decode: DecodeParams) -> ModelSignature:
+    """Input ``document`` (string), output one summary string per document, and every decoding
+    option as an optional request param whose default is ``decode``'s value."""
+    kinds = {
+        bool: DataType.boolean,
+        int: DataType.long,
+        float: DataType.double,
+        str: DataType.string,
+    }
+    params = [
+        ParamSpec(name, kinds[type(value)], value) for name, value in decode.model_dump().items()
+    ]
+    return ModelSignature(
+        inputs=Schema([ColSpec(DataType.string, DOCUMENT)]),
+        outputs=Schema([ColSpec(DataType.string)]),
+        params=ParamSchema(params),
+    )
 
 
 class SummarizerModel(PythonModel):
     """Summaries for documents, with the decoding options of the training run as defaults."""
 
     def load_context(self, context: Any) -> None:
+        """Load the model directory and the default decoding options the model was logged with."""
         self.summarizer = Summarizer.from_dir(context.artifacts[MODEL_ARTIFACT])
         config = (context.model_config or {}).get(DECODE_CONFIG) or {}
-        self.defaults = DecodeOptions.model_validate(config)
+        self.defaults = DecodeParams.model_validate(config)
 
     # MLflow inspects this hint; a DataFrame (what the signature makes MLflow pass) keeps it
     # from adding a type-hint based conversion on top of the signature's checks.
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> list[str]:
+        """One summary per document, in input order; bad input or options raise a 400."""
         documents = documents_from_input(model_input)
         options = decode_options(self.defaults, params)
         return [summary.text for summary in self.summarizer.summarize(documents, options)]

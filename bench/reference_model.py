@@ -20,6 +20,9 @@ from torch import Tensor, nn
 
 
 class ReferenceEncoder(nn.Module):
+    """The tutorial's encoder: embedding, dropout, a unidirectional LSTM over the whole padded
+    batch (no packing); only the final hidden and cell states are kept (no attention)."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -40,6 +43,8 @@ class ReferenceEncoder(nn.Module):
 
 
 class ReferenceDecoder(nn.Module):
+    """The tutorial's decoder: one target position per call, from the previous token and state."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -61,6 +66,8 @@ class ReferenceDecoder(nn.Module):
 
 
 class ReferenceSeq2Seq(nn.Module):
+    """The tutorial's seq2seq, time-major, decoded in a Python loop (see the module docstring)."""
+
     def __init__(
         self,
         src_vocab_size: int,

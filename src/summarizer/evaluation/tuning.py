@@ -5,6 +5,9 @@ a model trained on headlines tends to stop early, and ROUGE F1 rewards lengths n
 reference's. ``summarizer tune-decoding`` decodes the validation split once per combination of
 the values given, scores each with the evaluate stage's scorer and ranks them, so the numbers in
 ``evaluate.decode`` come from a measurement that the test score never saw.
+
+What may be tuned is :meth:`DecodeParams.output_options` (the options that change the summaries),
+and every combination is validated by :meth:`DecodeParams.with_overrides`, as params.yaml is.
 """
 
 from __future__ import annotations
@@ -13,31 +16,32 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pydantic import ValidationError
 from tqdm.auto import tqdm
 
-from summarizer.config import DecodeParams, format_validation_error
+from summarizer.config import DecodeParams
 from summarizer.errors import ConfigError
-from summarizer.inference import Summarizer
-from summarizer.scoring import ScoringOptions, degeneracy_metrics, score_corpus
+from summarizer.evaluation.checks import degeneracy_metrics
+from summarizer.evaluation.scoring import ScoringOptions, score_corpus
 
-# Options that change what beam search writes; batch size only changes speed.
-TUNABLE = (
-    "beam_size",
-    "alpha",
-    "min_length",
-    "max_length",
-    "length_penalty",
-    "no_repeat_ngram_size",
-    "replace_unk",
-)
+if TYPE_CHECKING:
+    from summarizer.inference import Summarizer
 
 
 @dataclass(frozen=True)
 class Trial:
+    """One combination of decoding options and what it scored.
+
+    Attributes:
+        options: the full decoding options decoded with.
+        changed: the options that differ from the base options (what to set in params.yaml).
+        scores: headline ROUGE per type (×100).
+        mean_length: mean prediction length in whitespace tokens.
+        seconds: decoding time.
+    """
+
     options: DecodeParams
     changed: dict[str, Any]
     scores: dict[str, float]
@@ -46,18 +50,21 @@ class Trial:
 
 
 def grid(base: DecodeParams, values: Mapping[str, Sequence[Any]]) -> list[DecodeParams]:
-    """Every combination of ``values`` applied over ``base``, validated like params.yaml."""
-    unknown = sorted(set(values) - set(TUNABLE))
+    """Every combination of ``values`` applied over ``base``, validated like params.yaml.
+
+    Raises:
+        ConfigError: naming an option that cannot be tuned (unknown, or one that only changes
+            speed) or a combination with a bad value.
+    """
+    tunable = DecodeParams.output_options()
+    unknown = sorted(set(values) - set(tunable))
     if unknown:
-        raise ConfigError(f"cannot tune {', '.join(unknown)}; tunable: {', '.join(TUNABLE)}")
+        raise ConfigError(f"cannot tune {', '.join(unknown)}; tunable: {', '.join(tunable)}")
     names = list(values)
     candidates = []
     for combination in itertools.product(*(values[name] for name in names)):
         changes = dict(zip(names, combination, strict=True))
-        try:
-            candidates.append(DecodeParams.model_validate({**base.model_dump(), **changes}))
-        except ValidationError as exc:
-            raise ConfigError(format_validation_error(exc, f"decoding options {changes}")) from None
+        candidates.append(base.with_overrides(changes, source=f"decoding options {changes}"))
     return candidates
 
 
@@ -86,7 +93,7 @@ def sweep(
         checks = degeneracy_metrics(predictions, references)
         changed = {
             name: getattr(options, name)
-            for name in TUNABLE
+            for name in DecodeParams.output_options()
             if getattr(options, name) != getattr(base, name)
         }
         trials.append(
@@ -96,10 +103,11 @@ def sweep(
 
 
 def trials_table(trials: Sequence[Trial]) -> pd.DataFrame:
+    """One row per trial: every tunable option, the ROUGE F1 per type, mean length and time."""
     return pd.DataFrame(
         [
             {
-                **{name: getattr(trial.options, name) for name in TUNABLE},
+                **{name: getattr(trial.options, name) for name in DecodeParams.output_options()},
                 **{f"{name}_f": round(value, 4) for name, value in trial.scores.items()},
                 "mean_length": round(trial.mean_length, 2),
                 "seconds": round(trial.seconds, 2),

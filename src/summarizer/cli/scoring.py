@@ -1,144 +1,18 @@
-"""Command line: one command per DVC stage, plus the tools users run by hand.
-
-Heavy libraries (torch, great_expectations, mlflow) are imported inside the commands that need
-them so that ``summarizer --help`` and the light stages start fast.
-"""
+"""Tools around the scorer: ``score`` any predictions file, ``tune-decoding`` on held-out data."""
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
+from summarizer.cli.app import ParamsOption, command
 from summarizer.config import PARAMS_FILE, Paths, load_params
-from summarizer.errors import SummarizerError
-
-app = typer.Typer(
-    help="Train, evaluate, register and serve an abstractive summarizer.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-err_console = Console(stderr=True)
-log = logging.getLogger("summarizer")
-
-ParamsOption = Annotated[Path, typer.Option("--params", help="Parameter file.", dir_okay=False)]
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _user_errors(func: F) -> F:
-    """Turn the project's own errors into one readable message and exit code 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SummarizerError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(code=1) from None
-        except KeyboardInterrupt:
-            err_console.print("[bold red]interrupted[/]")
-            raise typer.Exit(code=130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@app.callback()
-def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
-    )
-    # MLflow configures its own loggers on import (after this runs), from this variable.
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    for noisy in ("great_expectations", "mlflow", "alembic", "urllib3", "matplotlib", "absl"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-@app.command()
-@_user_errors
-def ingest(params_file: ParamsOption = PARAMS_FILE) -> None:
-    """Read the raw dataset into one canonical Parquet table per split."""
-    from summarizer.data.ingest import run_ingest
-
-    params = load_params(params_file)
-    report = run_ingest(params.dataset, params.ingest)
-    log.info("ingested '%s' into %s", report["dataset"], Paths.interim)
-
-
-@app.command()
-@_user_errors
-def validate(params_file: ParamsOption = PARAMS_FILE) -> None:
-    """Check every split against the Great Expectations suite; fail on any broken expectation."""
-    from summarizer.data.validation import run_validate
-
-    params = load_params(params_file)
-    run_validate(params.validate_, Paths.interim, Paths.validation_summary, Paths.validation_docs)
-    log.info("all expectations met; data docs in %s", Paths.validation_docs)
-
-
-@app.command()
-@_user_errors
-def tokenize(params_file: ParamsOption = PARAMS_FILE) -> None:
-    """Tokenize every split with spaCy into token sequences."""
-    from summarizer.data.tokenization import run_tokenize
-
-    params = load_params(params_file)
-    counts = run_tokenize(params.tokenize)
-    log.info("tokenized %s into %s", counts, Paths.processed)
-
-
-@app.command()
-@_user_errors
-def vocab(params_file: ParamsOption = PARAMS_FILE) -> None:
-    """Build source and target vocabularies from the training split."""
-    from summarizer.data.vocab import run_build_vocab
-
-    params = load_params(params_file)
-    metrics = run_build_vocab(params.vocab)
-    for side in ("source", "target"):
-        log.info(
-            "%s vocabulary: %d tokens, validation OOV rate %.2f%%",
-            side,
-            metrics[side]["size"],
-            100 * metrics[side]["validation_oov_rate"],
-        )
-
-
-@app.command()
-@_user_errors
-def train(params_file: ParamsOption = PARAMS_FILE) -> None:
-    """Train the seq2seq model (resumes an interrupted run), tracked in MLflow."""
-    from summarizer.training import TrainingInterrupted, run_train
-
-    params = load_params(params_file)
-    try:
-        run_train(params)
-    except TrainingInterrupted as exc:
-        err_console.print(f"[bold yellow]stopped:[/] {exc}")
-        raise typer.Exit(code=128 + exc.signum) from None
-
-
-@app.command()
-@_user_errors
-def evaluate(params_file: ParamsOption = PARAMS_FILE) -> None:
-    """Decode the test split, score it with ROUGE beside the baseline, write reports."""
-    from summarizer.evaluation import run_evaluate
-
-    run_evaluate(load_params(params_file))
-
-
-@app.command()
-@_user_errors
+@command()
 def score(
     predictions: Annotated[Path, typer.Argument(help="Predictions: .txt (one per line) or .jsonl")],
     references: Annotated[
@@ -162,11 +36,12 @@ def score(
 ) -> None:
     """Score any predictions file with exactly the evaluate stage's scorer and options."""
     from summarizer.config import EvaluateParams
-    from summarizer.evaluation import scoring_options
-    from summarizer.scoring import score_files
+    from summarizer.evaluation import ScoringOptions, score_files
 
     evaluate = load_params(params_file).evaluate if params_file.is_file() else EvaluateParams()
-    options = scoring_options(evaluate, measure=measure, truncate_bytes=truncate_bytes)
+    options = ScoringOptions.from_params(
+        evaluate.scoring, measure=measure, truncate_bytes=truncate_bytes
+    )
     scores = score_files(
         predictions,
         references,
@@ -203,8 +78,7 @@ def score(
     Console().print(table)
 
 
-@app.command("tune-decoding")
-@_user_errors
+@command("tune-decoding")
 def tune_decoding(
     values: Annotated[
         list[str],
@@ -228,10 +102,11 @@ def tune_decoding(
     import yaml
 
     from summarizer.errors import ConfigError
-    from summarizer.evaluation import load_split, scoring_options
+    from summarizer.evaluation import ScoringOptions
+    from summarizer.evaluation.inputs import load_split
+    from summarizer.evaluation.tuning import grid, sweep, trials_table
     from summarizer.inference import Summarizer
     from summarizer.io import atomic_path
-    from summarizer.tuning import grid, sweep, trials_table
 
     if split not in ("validation", "train"):
         raise ConfigError(
@@ -246,7 +121,7 @@ def tune_decoding(
         grid_values[name.strip()] = [yaml.safe_load(value) for value in listed.split(",")]
     evaluate = load_params(params_file).evaluate
     # Scores of each trial only need the mean; intervals would cost a bootstrap per trial.
-    scoring = scoring_options(evaluate, bootstrap_samples=0)
+    scoring = ScoringOptions.from_params(evaluate.scoring, bootstrap_samples=0)
     if rank_by not in scoring.rouge_types:
         raise ConfigError(f"--rank-by {rank_by}: not one of {', '.join(scoring.rouge_types)}")
     candidates = grid(evaluate.decode, grid_values)  # bad options fail before any decoding
@@ -287,13 +162,3 @@ def tune_decoding(
         )
     else:
         Console().print(f"best by {rank_by}: the current evaluate.decode options", highlight=False)
-
-
-# register, summarize, models, promote, rollback: defined apart so this file stays about stages.
-from summarizer.registry_cli import add_commands  # noqa: E402
-
-add_commands(app, _user_errors)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())

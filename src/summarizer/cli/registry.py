@@ -1,0 +1,124 @@
+"""The registry by hand: ``models`` lists versions, ``promote`` moves ``@champion`` behind guard
+rails, ``rollback`` moves it back. (``register``, the DVC stage, is in :mod:`.stages`.)"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from summarizer.cli.app import (
+    NameOption,
+    ParamsOption,
+    command,
+    model_name,
+    optional_params,
+    tracking_store,
+)
+from summarizer.config import PARAMS_FILE
+
+if TYPE_CHECKING:
+    from summarizer.registry import AliasChange
+
+
+# -------------------------------------------------------------------------------------- models
+@command()
+def models(name: NameOption = None, params_file: ParamsOption = PARAMS_FILE) -> None:
+    """List registered versions with their metrics, aliases, commit and creation time."""
+    from rich.table import Table
+
+    from summarizer import registry
+
+    params = optional_params(params_file)
+    registered_name = model_name(name, params)
+    rows = registry.list_versions(tracking_store(params), registered_name)
+    selection = params.register_.metric if params else None
+    metric_keys = [selection] if selection else []
+    for row in rows:
+        for key in (row.selection_metric, "rouge1_f", "rouge2_f", "rougeL_f"):
+            if key and key not in metric_keys and key in row.metrics:
+                metric_keys.append(key)
+    table = Table(title=f"{registered_name}: {len(rows)} version(s)")
+    for column in ("version", "aliases", *metric_keys, "commit", "data", "created (UTC)", "run"):
+        table.add_column(column, justify="right" if column in metric_keys else "left")
+    for row in rows:
+        table.add_row(
+            row.version,
+            " ".join(f"@{alias}" for alias in row.aliases) or "-",
+            *(f"{row.metrics[k]:.2f}" if k in row.metrics else "-" for k in metric_keys),
+            row.git_commit[:10],
+            row.data_hash[:10],
+            row.created.strftime("%Y-%m-%d %H:%M"),
+            (row.run_id or "-")[:8],
+        )
+    Console(width=max(120, Console().width)).print(table)
+
+
+# ---------------------------------------------------------------------------- promote/rollback
+def _print_change(change: AliasChange, verb: str) -> None:
+    # Plain text: "[dry run]" and model output must not be read as rich markup.
+    console = Console(markup=False, highlight=False)
+    prefix = "[dry run] would move" if change.dry_run else verb
+    before = f"version {change.previous}" if change.previous else "nothing"
+    for note in change.notes:
+        console.print(note)
+    if change.notes and not change.changed:
+        return
+    console.print(
+        f"{prefix} @{change.alias} of '{change.model_name}': {before} -> version {change.version}"
+    )
+    for check, outcome in change.checks.items():
+        console.print(f"  {check}: {outcome}")
+    if change.smoke_summary is not None:
+        console.print(f"  smoke summary: {change.smoke_summary!r}")
+
+
+@command()
+def promote(
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version to promote. Default: @challenger.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if its metric is worse.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run the checks, show what would change.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why; recorded on the version.")] = "",
+    name: NameOption = None,
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """Move @champion to a version that loads, summarizes and is not worse than the champion."""
+    from summarizer import registry
+
+    params = optional_params(params_file)
+    settings = params.register_ if params else None
+    change = registry.promote(
+        tracking_store(params),
+        model_name(name, params),
+        version,
+        metric=settings.metric if settings else None,
+        greater_is_better=settings.greater_is_better if settings else True,
+        force=force,
+        dry_run=dry_run,
+        reason=reason,
+    )
+    _print_change(change, "moved")
+
+
+@command()
+def rollback(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
+    reason: Annotated[str, typer.Option(help="Why; recorded on the version.")] = "",
+    name: NameOption = None,
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """Move @champion back to the version it replaced."""
+    from summarizer import registry
+
+    params = optional_params(params_file)
+    change = registry.rollback(
+        tracking_store(params), model_name(name, params), reason=reason, dry_run=dry_run
+    )
+    _print_change(change, "rolled back")

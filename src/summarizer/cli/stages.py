@@ -1,0 +1,90 @@
+"""One command per DVC stage: ``ingest`` .. ``register``. Each loads ``params.yaml`` and calls
+its stage's ``run_*`` function, which all take the whole :class:`~summarizer.config.Params`."""
+
+from __future__ import annotations
+
+import typer
+
+from summarizer.cli.app import ParamsOption, command, err_console, log
+from summarizer.config import PARAMS_FILE, Paths, load_params
+
+
+@command()
+def ingest(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Read the raw dataset into one canonical Parquet table per split."""
+    from summarizer.data.ingest import run_ingest
+
+    report = run_ingest(load_params(params_file))
+    log.info("ingested '%s' into %s", report["dataset"], Paths.interim)
+
+
+@command()
+def validate(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Check every split against the Great Expectations suite; fail on any broken expectation."""
+    from summarizer.data.validation import run_validate
+
+    run_validate(load_params(params_file))
+    log.info("all expectations met; data docs in %s", Paths.validation_docs)
+
+
+@command()
+def tokenize(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Tokenize every split with spaCy into token sequences."""
+    from summarizer.data.tokenization import run_tokenize
+
+    counts = run_tokenize(load_params(params_file))
+    log.info("tokenized %s into %s", counts, Paths.processed)
+
+
+@command()
+def vocab(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Build source and target vocabularies from the training split."""
+    from summarizer.data.vocab import run_build_vocab
+
+    metrics = run_build_vocab(load_params(params_file))
+    for side in ("source", "target"):
+        log.info(
+            "%s vocabulary: %d tokens, validation OOV rate %.2f%%",
+            side,
+            metrics[side]["size"],
+            100 * metrics[side]["validation_oov_rate"],
+        )
+
+
+@command()
+def train(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Train the seq2seq model (resumes an interrupted run), tracked in MLflow."""
+    from summarizer.training import TrainingInterrupted, run_train
+
+    params = load_params(params_file)
+    try:
+        run_train(params)
+    except TrainingInterrupted as exc:
+        err_console.print(f"[bold yellow]stopped:[/] {exc}")
+        raise typer.Exit(code=128 + exc.signum) from None
+
+
+@command()
+def evaluate(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Decode the test split, score it with ROUGE beside the baseline, write reports."""
+    from summarizer.evaluation import run_evaluate
+
+    run_evaluate(load_params(params_file))
+
+
+@command()
+def register(params_file: ParamsOption = PARAMS_FILE) -> None:
+    """Log the evaluated model into its run; register it if it beats every registered version."""
+    from summarizer.registry import REGISTER_REPORT, run_register
+
+    outcome = run_register(load_params(params_file))
+    if outcome.registered:
+        log.info(
+            "registered '%s' version %s (@challenger): %s",
+            outcome.model_name,
+            outcome.version,
+            outcome.reason,
+        )
+    else:
+        log.info("not registered: %s; the registry is unchanged", outcome.reason)
+    log.info("decision recorded in %s and on MLflow run %s", REGISTER_REPORT, outcome.run_id)

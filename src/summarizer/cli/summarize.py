@@ -1,0 +1,192 @@
+"""``summarize``: documents from an argument, a file or stdin, summarized by a registered model
+(through its pyfunc, exactly as served) or a local model directory.
+
+Files and stdin are read by :mod:`summarizer.data.formats`, with its rules and messages: one
+document per line, or JSON Lines whose records are echoed in ``--format jsonl`` output. The
+decoding options are :meth:`DecodeParams.output_options` (a test checks the command offers
+exactly those) and are validated by :meth:`DecodeParams.with_overrides` before any model loads.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from summarizer.cli.app import ParamsOption, command, model_name, optional_params, tracking_store
+from summarizer.config import PARAMS_FILE, DecodeParams, LengthPenalty, Params
+from summarizer.data.formats import (
+    decode_text,
+    is_json_lines,
+    parse_json_lines,
+    read_text,
+    split_lines,
+    text_field,
+)
+from summarizer.errors import DataError, SummarizerError
+
+# One document (with the record echoed in JSON Lines output) per input line.
+Records = list[tuple[dict[str, Any], str]]
+
+
+class OutputFormat(StrEnum):
+    """``--format``: one summary per line, or each input record with its ``summary`` added."""
+
+    text = "text"
+    jsonl = "jsonl"
+
+
+class InputFormat(StrEnum):
+    """``--input-format`` of a file (stdin is read as ``lines`` unless ``jsonl`` is given)."""
+
+    auto = "auto"  # JSON Lines for .jsonl / .ndjson / .json files, one document per line otherwise
+    lines = "lines"
+    jsonl = "jsonl"
+
+
+def documents_from_lines(lines: list[str], source: str) -> Records:
+    """One document per line; an empty line is an error (it has nothing to summarize, and
+    skipping it would misalign the output with the input)."""
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise DataError(f"{source}, line {number}: empty line; expected one document per line")
+        records.append(({"document": line}, line))
+    return records
+
+
+def documents_from_json_lines(lines: list[str], source: str, field: str) -> Records:
+    """One record per line, its document in ``field`` (a string or a list of sentences)."""
+    records = []
+    for number, record in enumerate(parse_json_lines(lines, source), start=1):
+        where = f"{source}, line {number}"
+        document = text_field(record, field, where)
+        if not isinstance(document, str) or not document.strip():
+            raise DataError(f"{where}: field '{field}' is empty; expected a document")
+        records.append((record, document))
+    return records
+
+
+def read_documents(
+    text: str | None, file: Path | None, input_format: InputFormat, field: str
+) -> Records:
+    """(record to echo in JSON Lines output, document) pairs from the argument, file or stdin."""
+    if text is not None and file is not None:
+        raise DataError("give either a text argument or --file, not both")
+    if text is not None:
+        if not text.strip():
+            raise DataError("the text to summarize is empty")
+        return [({"document": text}, text)]
+    if file is not None:
+        source = str(file)
+        lines = split_lines(read_text(file))
+        jsonl = input_format == InputFormat.jsonl or (
+            input_format == InputFormat.auto and is_json_lines(file)
+        )
+    else:
+        if sys.stdin.isatty():
+            raise DataError("nothing to summarize: give a text, --file, or pipe documents in")
+        source = "<stdin>"
+        lines = split_lines(decode_text(sys.stdin.buffer.read(), source))
+        jsonl = input_format == InputFormat.jsonl
+    if jsonl:
+        records = documents_from_json_lines(lines, source, field)
+    else:
+        records = documents_from_lines(lines, source)
+    if not records:
+        raise DataError(f"{source}: no documents")
+    return records
+
+
+def _is_mlflow_uri(model: str) -> bool:
+    return model.startswith(("models:/", "runs:/")) or "://" in model
+
+
+def summarize_documents(
+    documents: list[str], model: str, overrides: dict[str, Any], params: Params | None
+) -> list[str]:
+    """Summaries from a registry model (through its pyfunc) or a local model directory (through
+    :class:`~summarizer.inference.Summarizer` with the evaluate stage's options)."""
+    if _is_mlflow_uri(model):
+        from summarizer import registry
+
+        # Only the options given on the command line: the rest are the model's own defaults.
+        return registry.summarize_with_registered_model(
+            tracking_store(params), model, documents, overrides
+        )
+
+    from summarizer.inference import Summarizer
+
+    path = Path(model)
+    if not path.is_dir():
+        raise SummarizerError(
+            f"{model}: neither a model directory nor a models:/<name>@<alias> URI"
+        )
+    defaults = params.evaluate.decode if params else DecodeParams()
+    options = defaults.with_overrides(overrides)
+    return [summary.text for summary in Summarizer.from_dir(path).summarize(documents, options)]
+
+
+@command()
+def summarize(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to summarize. Omit to read --file or stdin.")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", dir_okay=False, help="One document per line, or JSON Lines."),
+    ] = None,
+    input_format: Annotated[
+        InputFormat, typer.Option(help="auto: JSON Lines for .jsonl/.ndjson/.json files.")
+    ] = InputFormat.auto,
+    field: Annotated[str, typer.Option(help="JSON Lines field holding each document.")] = (
+        "document"
+    ),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="models:/<name>@<alias>, models:/<name>/<version>, or a local model directory. "
+            "Default: models:/<register.model_name>@champion.",
+        ),
+    ] = None,
+    # The decoding options: DecodeParams.output_options(), one option each (a test checks it).
+    beam_size: Annotated[int | None, typer.Option(help="1: greedy search.")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Most tokens per summary.")] = None,
+    min_length: Annotated[int | None, typer.Option(help="Fewest tokens per summary.")] = None,
+    length_penalty: Annotated[LengthPenalty | None, typer.Option()] = None,
+    alpha: Annotated[float | None, typer.Option(help="Length penalty strength.")] = None,
+    no_repeat_ngram_size: Annotated[int | None, typer.Option(help="0: allow repeats.")] = None,
+    replace_unk: Annotated[
+        bool | None, typer.Option("--replace-unk/--keep-unk", help="Copy a source word for <unk>.")
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """Summarize text from the argument, a file or stdin with a registered or local model."""
+    # The decoding options are the parameters named as in DecodeParams; the ones given override
+    # the model's defaults, checked against the bounds of params.yaml before any model loads.
+    arguments = locals()
+    params = optional_params(params_file)
+    overrides = {
+        name: arguments[name]
+        for name in DecodeParams.output_options()
+        if arguments[name] is not None
+    }
+    DecodeParams().with_overrides(overrides)
+
+    records = read_documents(text, file, input_format, field)
+    model = model or f"models:/{model_name(None, params)}@champion"
+    summaries = summarize_documents([doc for _, doc in records], model, overrides, params)
+    out = sys.stdout
+    for (record, _), summary in zip(records, summaries, strict=True):
+        if output_format == OutputFormat.jsonl:
+            out.write(json.dumps({**record, "summary": summary}, ensure_ascii=False) + "\n")
+        else:
+            out.write(summary + "\n")
+    out.flush()

@@ -1,0 +1,38 @@
+"""The validation verdict as a gate: stages after ``validate`` refuse data it did not pass.
+
+Kept apart from :mod:`summarizer.data.validation` (Great Expectations and the suite) so that the
+stages that check the verdict do not depend on the suite's code.
+"""
+
+from __future__ import annotations
+
+from summarizer.config import SPLITS, Paths
+from summarizer.errors import DataError, ValidationFailed
+from summarizer.io import hash_files, read_json
+
+
+def interim_hash() -> str:
+    """Identity of the ingested tables as they are on disk now."""
+    return hash_files(Paths.interim_split(split) for split in SPLITS)
+
+
+def require_validated() -> None:
+    """Refuse to go on unless ``validate`` passed on the ingested tables as they are now.
+
+    ``dvc repro`` orders the stages, but a stage run by hand (``summarizer tokenize``) would
+    otherwise tokenize data whose validation failed or never ran.
+    """
+    summary_path = Paths.validation_summary
+    if not summary_path.is_file():
+        raise DataError(f"{summary_path}: not found; run the validate stage first")
+    summary = read_json(summary_path)
+    if not summary.get("success"):
+        raise ValidationFailed(
+            f"{summary_path}: the ingested data failed validation ({summary.get('failed', '?')} "
+            "expectation(s)); fix the data or the validate params and run validate again"
+        )
+    if summary.get("data_hash") != interim_hash():
+        raise ValidationFailed(
+            f"{summary_path}: describes other data than {Paths.interim} holds now; "
+            "run the validate stage again"
+        )

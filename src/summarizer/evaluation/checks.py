@@ -1,0 +1,55 @@
+"""Checks that catch a collapsed model, which ROUGE alone can hide: the same summary for every
+input, repeated phrases, empty output, summaries far shorter or longer than the references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from summarizer.errors import DataError
+from summarizer.evaluation.scoring import check_aligned
+
+
+def _repeated_trigram_rate(tokens: Sequence[str]) -> float:
+    trigrams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+    if not trigrams:
+        return 0.0
+    return (len(trigrams) - len(set(trigrams))) / len(trigrams)
+
+
+def degeneracy_metrics(
+    predictions: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]
+) -> dict[str, float | int | None]:
+    """Checks that catch a collapsed model, on whitespace tokens.
+
+    Returns:
+        ``distinct_prediction_share``: distinct predictions / predictions (whitespace-normalised);
+            a model that writes the same headline for every input scores near 0.
+        ``repeated_trigram_rate``: mean over predictions of the share of a prediction's trigrams
+            that repeat an earlier trigram of the same prediction (0 for fewer than 3 tokens).
+        ``empty_prediction_share``: share of predictions with no token.
+        ``mean_prediction_length`` / ``mean_reference_length``: mean token counts; with several
+            references an example's reference length is the mean over its references.
+        ``length_ratio``: prediction over reference length, ``None`` if references are all empty.
+        ``n_examples``.
+    """
+    check_aligned(predictions, references)
+    n = len(predictions)
+    if n == 0:
+        raise DataError("degeneracy checks: no predictions were given")
+    pred_tokens = [p.split() for p in predictions]
+    ref_lengths = []
+    for refs in references:
+        refs_list = [refs] if isinstance(refs, str) else list(refs)
+        lengths = [len(r.split()) for r in refs_list]
+        ref_lengths.append(sum(lengths) / len(lengths) if lengths else 0.0)
+    mean_pred = sum(len(t) for t in pred_tokens) / n
+    mean_ref = sum(ref_lengths) / n
+    return {
+        "distinct_prediction_share": len({" ".join(t) for t in pred_tokens}) / n,
+        "repeated_trigram_rate": sum(_repeated_trigram_rate(t) for t in pred_tokens) / n,
+        "empty_prediction_share": sum(1 for t in pred_tokens if not t) / n,
+        "mean_prediction_length": mean_pred,
+        "mean_reference_length": mean_ref,
+        "length_ratio": mean_pred / mean_ref if mean_ref > 0 else None,
+        "n_examples": n,
+    }

@@ -1,0 +1,37 @@
+"""Stage ``register``: read what train and evaluate left behind, then log and register."""
+
+from __future__ import annotations
+
+from summarizer import tracking
+from summarizer.config import Params, Paths
+from summarizer.io import read_json
+from summarizer.registry.policy import RegistryError
+from summarizer.registry.registration import RegisterOutcome, log_and_register
+
+REGISTER_REPORT = Paths.reports / "register.json"
+
+
+def run_register(params: Params) -> RegisterOutcome:
+    """The DVC stage: register the trained model if it beats every registered version, and
+    write the decision to :data:`REGISTER_REPORT` (and on the training run) either way."""
+    settings = params.register_
+    for needed in (Paths.train_run, Paths.metrics):
+        if not needed.is_file():
+            raise RegistryError(f"{needed}: not found; run the train and evaluate stages first")
+    run_info = read_json(Paths.train_run)
+    if not run_info.get("finished"):
+        raise RegistryError(f"{Paths.train_run}: training did not finish; run the train stage")
+    metrics = read_json(Paths.metrics)
+    if not isinstance(metrics.get("test"), dict):
+        raise RegistryError(f"{Paths.metrics}: no 'test' entry; run the evaluate stage")
+    return log_and_register(
+        uri=tracking.tracking_uri(params.tracking.uri),
+        run_id=run_info["run_id"],
+        model_name=settings.model_name,
+        model_dir=Paths.model_dir,
+        test_metrics=metrics["test"],
+        metric=settings.metric,
+        greater_is_better=settings.greater_is_better,
+        decode=params.evaluate.decode,
+        report=REGISTER_REPORT,
+    )

@@ -1,0 +1,43 @@
+"""What a training run has done so far: the per-epoch record and the resumable progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EpochRecord:
+    """One finished epoch, as logged per epoch to MLflow and written to the history CSV."""
+
+    epoch: int  # 1-based
+    train_loss: float  # per target token, over the whole epoch
+    val_loss: float
+    val_perplexity: float
+    lr: float  # at the end of the epoch
+    tokens_per_second: float  # target tokens
+    teacher_forcing: float
+    seconds: float
+
+
+@dataclass
+class Progress:
+    """Everything besides tensors and the early stopper that a resumed run needs to continue
+    exactly; plain numbers and containers, so a checkpoint holds it without pickled objects."""
+
+    epoch: int = 0  # 0-based epoch being trained
+    batch_index: int = 0  # next optimizer step of ``epoch`` to take
+    global_step: int = 0
+    finished: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)  # EpochRecords as dicts
+    # running sums of the current epoch, so a mid-epoch resume reports the same train loss
+    epoch_loss_sum: float = 0.0
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
+
+    def next_epoch(self) -> None:
+        """Move to the start of the next epoch, its running sums at zero."""
+        self.epoch += 1
+        self.batch_index = 0
+        self.epoch_loss_sum = 0.0
+        self.epoch_tokens = 0
+        self.epoch_seconds = 0.0

@@ -1,0 +1,247 @@
+"""Stage ``train``: load the tokenized splits, build the trainer, fit, export the best model, and
+log it all to an MLflow run that an interrupted training resumes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from summarizer.batching import EncodedPairs
+from summarizer.config import ModelParams, Params, Paths
+from summarizer.data.vocab import Vocab
+from summarizer.io import hash_files, read_stage_table, write_json
+from summarizer.model import Seq2SeqConfig
+from summarizer.training.checkpoints import CheckpointStore
+from summarizer.training.early_stopping import EarlyStopper
+from summarizer.training.history import write_history
+from summarizer.training.interrupts import TrainingInterrupted
+from summarizer.training.progress import EpochRecord, Progress
+from summarizer.training.reporting import ProgressReporter
+from summarizer.training.trainer import Trainer
+
+if TYPE_CHECKING:
+    from summarizer.tracking import TrainingRun
+
+log = logging.getLogger(__name__)
+
+HISTORY_PLOT = Paths.reports / "train_history.png"
+# The per-epoch series already use the plain names (tokens_per_second, ...); a final summary
+# of the same quantity gets a name of its own rather than a step-0 point in that series.
+RUN_METRIC_NAMES = {"tokens_per_second": "mean_tokens_per_second"}
+
+
+def model_config(params: ModelParams, src_vocab_size: int, tgt_vocab_size: int) -> Seq2SeqConfig:
+    """The model configuration of ``params`` for vocabularies of the given sizes."""
+    return Seq2SeqConfig(
+        src_vocab_size=src_vocab_size,
+        tgt_vocab_size=tgt_vocab_size,
+        **params.model_dump(),
+    )
+
+
+def load_pairs(split: str, src_vocab: Vocab, tgt_vocab: Vocab) -> EncodedPairs:
+    """The tokenized ``split`` (written by ``tokenize``) as ids of the two vocabularies."""
+    table = read_stage_table(Paths.processed_split(split), "tokenize", ["source", "target"])
+    return EncodedPairs.from_tokens(
+        table["source"].tolist(), table["target"].tolist(), src_vocab, tgt_vocab
+    )
+
+
+@dataclass
+class TrainingData:
+    """What the stage trains on, and the digest of the files it came from."""
+
+    train: EncodedPairs
+    validation: EncodedPairs
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    data_hash: str
+
+    @classmethod
+    def load(cls, params: Params) -> TrainingData:
+        """The train and validation splits and vocabularies the earlier stages wrote (train cut
+        to ``train.max_train_examples`` when set)."""
+        src_vocab = Vocab.load(Paths.vocab_file("source"))
+        tgt_vocab = Vocab.load(Paths.vocab_file("target"))
+        train = load_pairs("train", src_vocab, tgt_vocab)
+        validation = load_pairs("validation", src_vocab, tgt_vocab)
+        if params.train.max_train_examples is not None:
+            train = train.subset(params.train.max_train_examples)
+        data_hash = hash_files(
+            [Paths.processed_split("train"), Paths.processed_split("validation"), Paths.vocab_dir]
+        )
+        return cls(train, validation, src_vocab, tgt_vocab, data_hash)
+
+
+def fingerprint(params: Params, data_hash: str) -> str:
+    """Identity of a training configuration: a checkpoint is resumed only if this matches."""
+    relevant = ("model", "train", "vocab", "tokenize", "dataset")
+    payload = json.dumps(
+        {k: v for k, v in params.to_flat_dict().items() if k.split(".")[0] in relevant},
+        sort_keys=True,
+    )
+    return hashlib.sha256((payload + data_hash).encode()).hexdigest()
+
+
+def build_trainer(params: Params, data: TrainingData, store: CheckpointStore) -> Trainer:
+    """The trainer of the stage, saving to and resuming from ``store``."""
+    config = model_config(params.model, len(data.src_vocab), len(data.tgt_vocab))
+    return Trainer(
+        params.train,
+        config,
+        checkpoints=store,
+        early_stopper=EarlyStopper(params.train.early_stopping_patience),
+        reporter=ProgressReporter(),
+    )
+
+
+def run_train(params: Params) -> dict[str, Any]:
+    """Stage ``train``: fit the model, track it in MLflow, export the best weights to
+    ``models/summarizer``; returns the metrics written to ``reports/train_metrics.json``.
+
+    An interrupted run (``last.pt`` of the same params and data) is resumed into the same MLflow
+    run; a signal raises :class:`TrainingInterrupted` after saving a checkpoint.
+    """
+    from summarizer import tracking
+
+    uri = tracking.tracking_uri(params.tracking.uri)
+    tracking.ensure_reachable(uri)  # before an hour of training, not after
+
+    data = TrainingData.load(params)
+    store = CheckpointStore(Paths.checkpoints, fingerprint(params, data.data_hash))
+    trainer = build_trainer(params, data, store)
+    log.info(
+        "training %s parameters on %s (%s) with %d pairs, validating on %d",
+        f"{trainer.model.num_parameters():,}",
+        trainer.device,
+        trainer.autocast_dtype or "fp32",
+        len(data.train),
+        len(data.validation),
+    )
+
+    # The run id lives in the checkpoint, a persistent output: DVC deletes
+    # models/mlflow_run.json before it re-runs the stage.
+    previous = store.resumable_metadata()
+    previous_run = previous.get("run_id") if previous is not None else None
+    run = tracking.TrainingRun.start(
+        uri,
+        params.tracking.experiment,
+        run_id=previous_run,
+        params=params.to_flat_dict(),
+        tags={**tracking.git_tags(), "data_hash": data.data_hash, "dataset": params.dataset.name},
+    )
+    store.metadata["run_id"] = run.run_id
+    if previous_run is None:
+        store.clear()  # a fresh run must not resume a stale checkpoint of the same fingerprint
+    write_run_record(run, params, finished=False)
+
+    started = time.perf_counter()
+    progress = fit(trainer, run, data, params.tracking.log_system_metrics)
+    metrics = summarize(trainer, progress, time.perf_counter() - started)
+    export(trainer, store, params, data, metrics, run.run_id)
+    log_to_run(run, metrics)
+    write_run_record(run, params, finished=True)
+    log.info(
+        "best epoch %d: validation loss %.4f; model in %s (MLflow run %s)",
+        trainer.early_stopper.best_epoch,
+        trainer.early_stopper.best_value,
+        Paths.model_dir,
+        run.run_id,
+    )
+    return metrics
+
+
+def fit(trainer: Trainer, run: TrainingRun, data: TrainingData, system_metrics: bool) -> Progress:
+    """Train, logging every epoch's record to ``run``; the run ends KILLED on a signal and
+    FAILED on any other error (which is raised again)."""
+
+    def on_epoch_end(record: EpochRecord) -> None:
+        metrics = {k: v for k, v in asdict(record).items() if k != "epoch"}
+        run.log_metrics(metrics, step=record.epoch)
+
+    try:
+        with run.system_metrics(system_metrics):
+            return trainer.fit(data.train, data.validation, on_epoch_end=on_epoch_end)
+    except TrainingInterrupted:
+        run.end("KILLED")
+        raise
+    except BaseException:
+        run.end("FAILED")
+        raise
+
+
+def summarize(trainer: Trainer, progress: Progress, seconds: float) -> dict[str, Any]:
+    """The stage's metrics (``reports/train_metrics.json``) of a finished fit."""
+    history = progress.history
+    best_epoch = trainer.early_stopper.best_epoch
+    best_record = next(r for r in history if r["epoch"] == best_epoch)
+    return {
+        "best_epoch": best_epoch,
+        "epochs": len(history),
+        "best_val_loss": round(trainer.early_stopper.best_value, 5),
+        "best_val_perplexity": round(best_record["val_perplexity"], 3),
+        "first_epoch_val_loss": round(history[0]["val_loss"], 5),
+        "final_train_loss": round(history[-1]["train_loss"], 5),
+        "tokens_per_second": round(sum(r["tokens_per_second"] for r in history) / len(history), 1),
+        "train_seconds": round(seconds, 1),
+        "parameters": trainer.model.num_parameters(),
+        "device": str(trainer.device),
+    }
+
+
+def export(
+    trainer: Trainer,
+    store: CheckpointStore,
+    params: Params,
+    data: TrainingData,
+    metrics: dict[str, Any],
+    run_id: str,
+) -> None:
+    """Write the weights of ``store``'s best checkpoint as ``models/summarizer``, and the stage's
+    reports."""
+    from summarizer.model_io import save_model_dir  # imports spaCy, which the loop never needs
+
+    best = store.load_best()
+    meta = {**metrics, "data_hash": data.data_hash, "run_id": run_id}
+    meta["dataset"] = params.dataset.name
+    save_model_dir(
+        Paths.model_dir,
+        best["model"],
+        trainer.config,
+        params.tokenize,
+        data.src_vocab,
+        data.tgt_vocab,
+        meta,
+    )
+    write_history(trainer.progress.history, Paths.train_history, HISTORY_PLOT)
+    write_json(Paths.train_metrics, metrics)
+
+
+def log_to_run(run: TrainingRun, metrics: dict[str, Any]) -> None:
+    """The final metrics, the model's config and vocabularies and the history into ``run``,
+    which then ends FINISHED."""
+    run.log_metrics(
+        {RUN_METRIC_NAMES.get(k, k): v for k, v in metrics.items() if isinstance(v, float)}
+    )
+    run.log_artifact(Paths.model_dir / "config.json", "model")
+    run.log_artifact(Paths.model_dir / "vocab", "model/vocab")
+    run.log_artifact(Paths.train_history, "training")
+    run.log_artifact(HISTORY_PLOT, "training")
+    run.end("FINISHED")
+
+
+def write_run_record(run: TrainingRun, params: Params, finished: bool) -> None:
+    """``models/mlflow_run.json``: the run later stages log into, and whether it finished."""
+    write_json(
+        Paths.train_run,
+        {
+            "run_id": run.run_id,
+            "tracking_uri": run.uri,
+            "experiment": params.tracking.experiment,
+            "finished": finished,
+        },
+    )

@@ -1,0 +1,309 @@
+"""The training loop: optimizer steps, validation, and the points where the collaborators it is
+given save checkpoints, decide to stop early and report progress.
+
+Exactness of resume is a design goal: the batch order of an epoch is a pure function of
+``(seed, epoch)``, every random generator is saved in the checkpoint, and checkpoints are only
+written between optimizer steps. A run killed at any point and started again therefore ends with
+the same weights as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from summarizer.batching import Batch, EncodedPairs, collate, token_batches
+from summarizer.config import TrainParams
+from summarizer.data.vocab import PAD_ID
+from summarizer.model import Seq2Seq, Seq2SeqConfig
+from summarizer.training.checkpoints import CheckpointStore
+from summarizer.training.device import autocast, select_device, select_precision
+from summarizer.training.early_stopping import EarlyStopper
+from summarizer.training.interrupts import TrainingInterrupted, stop_on_signals
+from summarizer.training.progress import EpochRecord, Progress
+from summarizer.training.reporting import ProgressReporter
+from summarizer.training.rng import rng_state, seed_everything, set_rng_state
+from summarizer.training.schedules import LearningRateSchedule, teacher_forcing_ratio
+
+log = logging.getLogger(__name__)
+
+
+class Trainer:
+    """Fits a :class:`Seq2Seq` built from ``config`` with the optimisation of ``params``.
+
+    It receives its collaborators rather than doing their jobs: ``checkpoints`` saves and resumes
+    (None: nothing is saved and nothing resumed), ``early_stopper`` decides when to stop and which
+    epoch is best (default: ``params.early_stopping_patience``), ``reporter`` shows progress
+    (default: a :class:`ProgressReporter`). Building a trainer seeds every generator with
+    ``params.seed``, so two trainers of the same params start from the same weights.
+    """
+
+    def __init__(
+        self,
+        params: TrainParams,
+        config: Seq2SeqConfig,
+        checkpoints: CheckpointStore | None = None,
+        early_stopper: EarlyStopper | None = None,
+        reporter: ProgressReporter | None = None,
+    ) -> None:
+        self.params = params
+        self.config = config
+        self.checkpoints = checkpoints
+        self.early_stopper = early_stopper or EarlyStopper(params.early_stopping_patience)
+        self.reporter = reporter or ProgressReporter()
+        self.device = select_device(params.device)
+        self.autocast_dtype = select_precision(params.precision, self.device)
+        if params.threads:
+            torch.set_num_threads(params.threads)
+        seed_everything(params.seed)
+        self.model = Seq2Seq(config).to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(),
+            lr=params.lr,
+            weight_decay=params.weight_decay,
+            # One fused kernel instead of a dozen elementwise passes over every parameter.
+            fused=self.device.type in ("cuda", "cpu"),
+        )
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.autocast_dtype is torch.float16
+        )
+        self.schedule: LearningRateSchedule | None = None  # built for an epoch length: fit
+        self.progress = Progress()
+        self.loss_fn = nn.CrossEntropyLoss(
+            ignore_index=PAD_ID, label_smoothing=params.label_smoothing, reduction="sum"
+        )
+        self.eval_loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
+
+    # ---------------------------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as tensors and plain containers."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict() if self.schedule is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "progress": asdict(self.progress),
+            "early_stopping": self.early_stopper.state_dict(),
+            "rng": rng_state(),
+            "config": self.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue exactly where the trainer that returned ``state`` from
+        :meth:`state_dict` was (call :meth:`use_schedule` first)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.schedule is not None and state["scheduler"] is not None:
+            self.schedule.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.progress = Progress(**state["progress"])
+        self.early_stopper.load_state_dict(state["early_stopping"])
+        set_rng_state(state["rng"])
+
+    def resume(self) -> bool:
+        """Continue from the checkpoint store's resumable state, if it has one."""
+        if self.checkpoints is None:
+            return False
+        state = self.checkpoints.resumable(map_location=self.device)
+        if state is None:
+            return False
+        self.load_state_dict(state)
+        log.info(
+            "resuming from %s: epoch %d, batch %d",
+            self.checkpoints.last,
+            self.progress.epoch + 1,
+            self.progress.batch_index,
+        )
+        return True
+
+    def save_checkpoint(self, best: bool = False) -> None:
+        """Save the current state as the last checkpoint (or the best); nothing without a store."""
+        if self.checkpoints is None:
+            return
+        save = self.checkpoints.save_best if best else self.checkpoints.save_last
+        save(self.state_dict(), finished=self.progress.finished)
+
+    # ------------------------------------------------------------------------------- batching
+    def epoch_batches(self, pairs: EncodedPairs, epoch: int) -> list[np.ndarray]:
+        """Index arrays of the batches of ``epoch``: length-bucketed, in an order fixed by
+        ``(seed, epoch)`` alone."""
+        rng = np.random.default_rng([self.params.seed, epoch])
+        return token_batches(
+            [len(s) for s in pairs.sources],
+            [len(t) for t in pairs.targets],
+            batch_tokens=self.params.batch_tokens,
+            max_batch_size=self.params.max_batch_size,
+            rng=rng,
+        )
+
+    def steps_per_epoch(self, pairs: EncodedPairs) -> int:
+        """Optimizer steps in an epoch over ``pairs`` (batches grouped by ``grad_accum_steps``)."""
+        return math.ceil(len(self.epoch_batches(pairs, 0)) / self.params.grad_accum_steps)
+
+    def use_schedule(self, steps_per_epoch: int) -> None:
+        """Build the learning-rate schedule for epochs of ``steps_per_epoch`` optimizer steps.
+        :meth:`fit` does this; code that drives :meth:`train_step` itself calls it first to get
+        the same learning rates (without it the rate stays at ``params.lr``)."""
+        self.schedule = LearningRateSchedule(self.optimizer, self.params, steps_per_epoch)
+
+    # ---------------------------------------------------------------------------------- steps
+    def evaluate_loss(self, pairs: EncodedPairs) -> float:
+        """Mean cross-entropy per target token over ``pairs`` with full teacher forcing (no
+        label smoothing, no gradients); leaves the model in eval mode."""
+        self.model.eval()
+        total = 0.0
+        tokens = 0
+        batches = token_batches(
+            [len(s) for s in pairs.sources],
+            [len(t) for t in pairs.targets],
+            batch_tokens=self.params.batch_tokens * 2,  # no gradients: twice the batch fits
+            max_batch_size=self.params.max_batch_size * 2,
+        )
+        with torch.inference_mode(), autocast(self.device, self.autocast_dtype):
+            for indices in batches:
+                batch = collate(pairs, indices).to(self.device)
+                output = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+                loss = self.eval_loss_fn(
+                    output.logits.float().flatten(0, 1), batch.tgt_out.flatten()
+                )
+                total += loss.item()
+                tokens += batch.num_target_tokens
+        return total / max(tokens, 1)
+
+    def train_step(self, batches: list[Batch], ratio: float) -> tuple[float, int]:
+        """One optimizer step over ``batches`` (gradients accumulated, normalised per target
+        token, clipped) with teacher-forcing ``ratio``; advances a per-step schedule. Returns the
+        summed loss and the number of target tokens."""
+        step_tokens = sum(batch.num_target_tokens for batch in batches)
+        loss_sum = 0.0
+        for batch in batches:
+            with autocast(self.device, self.autocast_dtype):
+                output = self.model(batch.src, batch.src_lengths, batch.tgt_in, ratio)
+                loss = self.loss_fn(output.logits.float().flatten(0, 1), batch.tgt_out.flatten())
+            self.scaler.scale(loss / step_tokens).backward()
+            loss_sum += loss.item()
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.params.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.schedule is not None:
+            self.schedule.step_done()
+        return loss_sum, step_tokens
+
+    # ----------------------------------------------------------------------------------- loop
+    def fit(
+        self,
+        train: EncodedPairs,
+        validation: EncodedPairs,
+        on_epoch_end: Callable[[EpochRecord], None] | None = None,
+        on_step_end: Callable[[int], None] | None = None,
+    ) -> Progress:
+        """Train until ``max_epochs`` or early stopping, resuming the store's checkpoint if it
+        has one; returns the progress (with the per-epoch history).
+
+        ``on_step_end(global_step)`` runs after every optimizer step, ``on_epoch_end(record)``
+        after every validation. SIGINT/SIGTERM end the current step, save ``last.pt`` and raise
+        :class:`TrainingInterrupted`.
+        """
+        self.use_schedule(self.steps_per_epoch(train))
+        self.resume()
+        progress = self.progress
+        with stop_on_signals() as signals:
+            while progress.epoch < self.params.max_epochs and not progress.finished:
+                ratio = teacher_forcing_ratio(self.params, progress.epoch)
+                self._train_epoch(train, ratio, signals, on_step_end)
+                record = self._end_epoch(validation, ratio)
+                if on_epoch_end is not None:
+                    on_epoch_end(record)
+                if signals:
+                    raise self._interrupted(signals[0])
+        return progress
+
+    def _train_epoch(
+        self,
+        train: EncodedPairs,
+        ratio: float,
+        signals: list[int],
+        on_step_end: Callable[[int], None] | None,
+    ) -> None:
+        """The remaining optimizer steps of the current epoch; checkpoints every
+        ``checkpoint_every_steps`` and on a signal (then raises)."""
+        progress, accum = self.progress, self.params.grad_accum_steps
+        pin = self.device.type == "cuda"
+        self.model.train()
+        batches = self.epoch_batches(train, progress.epoch)
+        groups = [batches[i : i + accum] for i in range(0, len(batches), accum)]
+        self.reporter.start_epoch(
+            progress.epoch + 1, self.params.max_epochs, len(groups), progress.batch_index
+        )
+        started = time.perf_counter()
+        for group_index in range(progress.batch_index, len(groups)):
+            group = [collate(train, idx, pin).to(self.device) for idx in groups[group_index]]
+            loss_sum, tokens = self.train_step(group, ratio)
+            progress.epoch_loss_sum += loss_sum
+            progress.epoch_tokens += tokens
+            progress.batch_index = group_index + 1
+            progress.global_step += 1
+            elapsed = progress.epoch_seconds + time.perf_counter() - started
+            self.reporter.step(
+                group_index + 1,
+                loss=progress.epoch_loss_sum / progress.epoch_tokens,
+                tokens_per_second=progress.epoch_tokens / max(elapsed, 1e-9),
+            )
+            if on_step_end is not None:
+                on_step_end(progress.global_step)
+            every = self.params.checkpoint_every_steps
+            if signals or (every and progress.global_step % every == 0):
+                progress.epoch_seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                self.save_checkpoint()
+                if signals:
+                    self.reporter.close()
+                    raise self._interrupted(signals[0])
+        self.reporter.close()
+        progress.epoch_seconds += time.perf_counter() - started
+
+    def _end_epoch(self, validation: EncodedPairs, ratio: float) -> EpochRecord:
+        """Validate, record the epoch, let the early stopper judge it, save checkpoints."""
+        progress = self.progress
+        val_loss = self.evaluate_loss(validation)
+        if self.schedule is not None:
+            self.schedule.epoch_done(val_loss)
+        record = EpochRecord(
+            epoch=progress.epoch + 1,
+            train_loss=progress.epoch_loss_sum / max(progress.epoch_tokens, 1),
+            val_loss=val_loss,
+            val_perplexity=math.exp(min(val_loss, 50.0)),
+            lr=self.optimizer.param_groups[0]["lr"],
+            tokens_per_second=progress.epoch_tokens / max(progress.epoch_seconds, 1e-9),
+            teacher_forcing=ratio,
+            seconds=progress.epoch_seconds,
+        )
+        progress.history.append(asdict(record))
+        improved = self.early_stopper.update(val_loss, record.epoch)
+        self.reporter.end_epoch(record, improved)
+        progress.next_epoch()
+        if self.early_stopper.should_stop:
+            log.info(
+                "early stopping: no improvement for %d epoch(s)", self.early_stopper.bad_epochs
+            )
+            progress.finished = True
+        if progress.epoch >= self.params.max_epochs:
+            progress.finished = True
+        if improved:
+            self.save_checkpoint(best=True)
+        self.save_checkpoint()
+        return record
+
+    def _interrupted(self, signum: int) -> TrainingInterrupted:
+        checkpoint = self.checkpoints.last if self.checkpoints is not None else None
+        return TrainingInterrupted(signum, checkpoint)

@@ -1,0 +1,59 @@
+"""DecodeParams is the one definition of the decoding options: what it derives must agree with
+the search functions it drives, and overrides are validated in one way for every caller."""
+
+from __future__ import annotations
+
+import inspect
+from typing import get_args
+
+import pytest
+
+from summarizer.config import DecodeParams, LengthPenalty
+from summarizer.errors import ConfigError
+from summarizer.model import LENGTH_PENALTIES, beam_search, greedy_search
+
+
+def keyword_only(function: object) -> set[str]:
+    return {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()  # type: ignore[arg-type]
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def test_search_args_are_exactly_the_search_functions_options() -> None:
+    args = DecodeParams().search_args()
+    assert set(args) == keyword_only(greedy_search)
+    assert set(args) | {"beam_size"} == keyword_only(beam_search)
+
+
+def test_length_penalties_match_the_search() -> None:
+    assert set(get_args(LengthPenalty)) == set(LENGTH_PENALTIES)
+
+
+def test_output_options_leave_out_only_speed_settings() -> None:
+    assert set(DecodeParams.output_options()) == set(DecodeParams.model_fields) - {"batch_tokens"}
+
+
+def test_with_overrides_applies_and_validates() -> None:
+    base = DecodeParams(beam_size=4)
+    assert base.with_overrides(None) is base
+    changed = base.with_overrides({"alpha": 1.0, "length_penalty": "avg"})
+    assert (changed.beam_size, changed.alpha, changed.length_penalty) == (4, 1.0, "avg")
+    assert base.alpha != 1.0  # the original is untouched (frozen)
+
+
+def test_with_overrides_names_unknown_options_and_bad_values() -> None:
+    with pytest.raises(ConfigError, match=r"request: unknown option\(s\) temperature; allowed: "):
+        DecodeParams().with_overrides({"temperature": 0.7}, source="request")
+    with pytest.raises(ConfigError) as excinfo:
+        DecodeParams().with_overrides({"beam_size": 0, "length_penalty": "long"})
+    message = str(excinfo.value)
+    assert "beam_size:" in message and "length_penalty:" in message
+
+
+def test_min_length_above_max_length_is_refused_everywhere() -> None:
+    with pytest.raises(ValueError, match=r"min_length \(50\) must not exceed max_length \(5\)"):
+        DecodeParams(min_length=50, max_length=5)
+    with pytest.raises(ConfigError, match=r"min_length \(50\) must not exceed max_length \(20\)"):
+        DecodeParams(max_length=20).with_overrides({"min_length": 50})

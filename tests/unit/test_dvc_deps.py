@@ -1,0 +1,107 @@
+"""Every module a DVC stage runs is one of its deps, so changing code re-runs what it affects.
+
+The walk starts from the stage function behind each ``summarizer <command>``: the modules that
+command's body imports, then everything those import from the package, at any depth and inside
+functions too (heavy imports are deferred there). The CLI package itself is left out on purpose:
+it parses options and calls the stage function, and a help text edit must not re-run training.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+
+from summarizer.cli import app
+from tests.conftest import REPO_ROOT
+
+PACKAGE = "summarizer"
+SOURCE_ROOT = REPO_ROOT / "src"
+
+
+def module_file(name: str) -> Path | None:
+    """The file behind an importable ``summarizer.*`` module name, or None if there is none."""
+    base = SOURCE_ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(tree: ast.AST, current: str) -> set[str]:
+    """``summarizer.*`` modules named by the imports in ``tree`` (absolute or relative)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = current.split(".")[: -node.level]
+                base = ".".join([*anchor, node.module] if node.module else anchor)
+            else:
+                base = node.module or ""
+            found.add(base)
+            # `from package import module` imports a module, not only a name.
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == PACKAGE and module_file(name)}
+
+
+def closure(start: set[str]) -> set[Path]:
+    """Files of ``start`` and of every package module they import, transitively."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = module_file(name)
+        assert path is not None
+        current = name if path.name != "__init__.py" else f"{name}.__init__"
+        todo.extend(imported_modules(ast.parse(path.read_text()), current))
+        # Importing a submodule runs its parent packages' __init__ first.
+        parts = name.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+    return {module_file(name) for name in seen if not name.startswith(f"{PACKAGE}.cli")}  # type: ignore[misc]
+
+
+def command_modules(command: str) -> set[str]:
+    callbacks = {
+        info.name or info.callback.__name__.replace("_", "-"): info.callback
+        for info in app.registered_commands
+    }
+    callback = inspect.unwrap(callbacks[command])
+    tree = ast.parse(inspect.getsource(callback).lstrip())
+    return imported_modules(tree, callback.__module__)
+
+
+def stages() -> dict[str, dict]:
+    return yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+
+
+@pytest.mark.parametrize("stage", sorted(stages()))
+def test_stage_deps_cover_every_module_it_runs(stage: str) -> None:
+    spec = stages()[stage]
+    program, command = spec["cmd"].split()[:2]
+    assert program == PACKAGE, f"stage {stage}: expected `summarizer <command>`"
+    start = command_modules(command)
+    assert start, f"stage {stage}: `{spec['cmd']}` imports no stage module"
+    deps = [REPO_ROOT / dep for dep in spec.get("deps", []) if not dep.startswith("$")]
+    missing = sorted(
+        str(path.relative_to(REPO_ROOT))
+        for path in closure(start)
+        if not any(path == dep or dep in path.parents for dep in deps)
+    )
+    assert not missing, (
+        f"dvc.yaml stage '{stage}' runs these modules but does not list them: {missing}"
+    )
+
+
+@pytest.mark.parametrize("stage", sorted(stages()))
+def test_stage_code_deps_exist(stage: str) -> None:
+    code_deps = [dep for dep in stages()[stage].get("deps", []) if dep.startswith("src/")]
+    gone = [dep for dep in code_deps if not (REPO_ROOT / dep).exists()]
+    assert not gone, f"dvc.yaml stage '{stage}' depends on code that no longer exists: {gone}"
