@@ -15,3 +15,9 @@ class DataError(SummarizerError):
 
 class ValidationFailed(SummarizerError):
     """The data validation suite found rows that break an expectation."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line (library messages can run to pages), or its type if it is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from summarizer.errors import DataError
+from summarizer.errors import DataError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,9 +95,8 @@ def read_stage_table(
     try:
         return pd.read_parquet(path, columns=columns)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
-            f"{path}: cannot read the {produced_by} stage's table ({first}); "
+            f"{path}: cannot read the {produced_by} stage's table ({first_line(exc)}); "
             f"run the {produced_by} stage again"
         ) from None
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from summarizer.errors import SummarizerError
+from summarizer.errors import SummarizerError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,6 @@ def ensure_reachable(uri: str) -> None:
         raise TrackingError(
             f"MLflow tracking store at {uri} cannot be reached: {first_line(exc)}"
         ) from None
-
-
-def first_line(exc: BaseException) -> str:
-    """An error's first line (MLflow's messages can run to pages), or its type if it is empty."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def error_code(exc: BaseException) -> str | None:
