@@ -1,0 +1,29 @@
+"""What every params section shares: strict, frozen models and messages that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# YAML has no path type: a path is a string, taken as a Path even under strict validation.
+FilePath = Annotated[Path, Field(strict=False)]
+
+
+class Section(BaseModel):
+    """Base of every params section: unknown keys are errors and values are immutable once read."""
+
+    # strict: "yes" is not a boolean and "3" is not a number; a YAML typo must not change a run.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def format_validation_error(error: ValidationError, source: Path | str) -> str:
+    """One line per bad key, named by its dotted path, for people rather than pydantic."""
+    lines = [f"{source}: invalid parameters"]
+    for issue in error.errors():
+        key = ".".join(str(part) for part in issue["loc"])
+        message = "unknown key" if issue["type"] == "extra_forbidden" else issue["msg"]
+        message = message.removeprefix("Value error, ")
+        lines.append(f"  {key}: {message}" if key else f"  {message}")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""The data sections: ``dataset``, ``ingest``, ``validate``, ``tokenize`` and ``vocab``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from summarizer.config.base import FilePath, Section
+
+
+class SplitFiles(Section):
+    """Where one split lives inside the dataset directory.
+
+    ``parallel_text`` uses ``document`` and ``summary`` (several summary files mean several
+    references, line-aligned); ``jsonl`` and ``csv`` use ``file``.
+    """
+
+    file: str | None = None
+    document: str | None = None
+    summary: str | list[str] | None = None
+
+
+class Fields(Section):
+    """Column or key names in JSON Lines and CSV files."""
+
+    id: str | None = None
+    document: str = "document"
+    summary: str = "summary"
+
+
+class DatasetSpec(Section):
+    """Where a dataset lives and how to read it: the ``dataset`` section."""
+
+    name: str
+    path: FilePath
+    format: Literal["parallel_text", "jsonl", "csv"]
+    splits: dict[Literal["train", "validation", "test"], SplitFiles]
+    fields: Fields = Fields()
+    encoding: str = "utf-8"
+
+    @model_validator(mode="after")
+    def _splits_match_format(self) -> DatasetSpec:
+        if "train" not in self.splits or "test" not in self.splits:
+            raise ValueError("splits must name at least 'train' and 'test'")
+        for split, files in self.splits.items():
+            if self.format == "parallel_text":
+                if not files.document or not files.summary:
+                    raise ValueError(
+                        f"split '{split}': format parallel_text needs "
+                        "'document' and 'summary' files"
+                    )
+            elif not files.file:
+                raise ValueError(f"split '{split}': format {self.format} needs 'file'")
+        return self
+
+
+class IngestParams(Section):
+    """Cleaning and splitting done by the ``ingest`` stage."""
+
+    validation_size: float = Field(0.05, gt=0, lt=1)
+    seed: int = 42
+    drop_duplicates: bool = True
+    drop_test_overlap: bool = True
+
+
+class LengthBounds(Section):
+    """Inclusive length range for a text column."""
+
+    min: int = Field(1, ge=0)
+    max: int = Field(..., gt=0)
+
+
+class ValidateParams(Section):
+    """Thresholds of the Great Expectations suite run by the ``validate`` stage."""
+
+    length_unit: Literal["tokens", "characters"] = "tokens"
+    document_length: LengthBounds = LengthBounds(min=3, max=2000)
+    summary_length: LengthBounds = LengthBounds(min=1, max=200)
+    # Share of rows whose summary must be shorter than the document (headlines sometimes are not).
+    summary_shorter_mostly: float = Field(0.9, ge=0, le=1)
+    # Share of rows that must respect the length bounds.
+    length_mostly: float = Field(1.0, ge=0, le=1)
+    max_failed_examples: int = Field(5, ge=1)
+
+
+class TokenizeParams(Section):
+    """How the ``tokenize`` stage turns text into tokens; saved with the model, so serving
+    tokenizes the same way."""
+
+    lang: str = "en"
+    lowercase: bool = True
+    mask_digits: bool = False
+    max_source_len: int = Field(100, gt=0)
+    max_target_len: int = Field(30, gt=0)
+    batch_size: int = Field(1000, gt=0)
+    n_process: int = Field(1, ge=1)
+    # Datasets mark out-of-vocabulary words themselves (Gigaword: "<unk>" in train, "UNK" in
+    # test). Each marker is kept as one token and becomes ``unknown_token``, the vocabulary's
+    # unknown token, so the model learns one unknown and UNK replacement can copy a source word.
+    unknown_markers: list[str] = ["<unk>", "UNK"]
+    unknown_token: str = "<unk>"
+
+
+class VocabParams(Section):
+    """Size, frequency cut-off and special tokens of the vocabularies."""
+
+    min_freq: int = Field(2, ge=1)
+    max_size: int = Field(30000, gt=4)
+    shared: bool = False
+    pad_token: str = "<pad>"
+    unk_token: str = "<unk>"
+    bos_token: str = "<s>"
+    eos_token: str = "</s>"
+
+    @model_validator(mode="after")
+    def _specials_distinct(self) -> VocabParams:
+        specials = [self.pad_token, self.unk_token, self.bos_token, self.eos_token]
+        if len(set(specials)) != len(specials):
+            raise ValueError("special tokens must be distinct")
+        return self
