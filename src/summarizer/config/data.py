@@ -26,7 +26,9 @@ class Fields(Section):
 
     id: str | None = None
     document: str = "document"
-    summary: str = "summary"
+    # Several names: several references per row (summary1, summary2, ...), scored as
+    # multi-reference, as several summary files are for parallel text.
+    summary: str | list[str] = "summary"
 
 
 class DatasetSpec(Section):
@@ -62,6 +64,9 @@ class IngestParams(Section):
     seed: int = 42
     drop_duplicates: bool = True
     drop_test_overlap: bool = True
+    # The test split is a standard set: kept whole unless this is true, and then every report
+    # and the MLflow run say "test set modified: N of M rows".
+    filter_test: bool = False
 
 
 class LengthBounds(Section):
@@ -82,6 +87,9 @@ class ValidateParams(Section):
     # Share of rows that must respect the length bounds.
     length_mostly: float = Field(1.0, ge=0, le=1)
     max_failed_examples: int = Field(5, ge=1)
+    # Train and validation rows that break a row-level expectation are dropped (counted, with
+    # example ids, in the report) instead of failing the run. Test rows are reported and kept.
+    drop_invalid_rows: bool = False
 
 
 class TokenizeParams(Section):
