@@ -23,6 +23,12 @@ class ModelParams(Section):
     input_feeding: bool = False
     tie_embeddings: bool = False
     share_src_tgt_embeddings: bool = False
+    # Pointer-generator (See et al. 2017): the decoder may copy a source word, also one outside
+    # the vocabulary, by mixing the attention into the output distribution.
+    copy: bool = False
+    # Coverage: the sum of earlier attention feeds the attention score, so the decoder can see
+    # what it already said; trained with train.coverage_weight from train.coverage_from_epoch.
+    coverage: bool = False
 
 
 class TrainParams(Section):
@@ -52,6 +58,10 @@ class TrainParams(Section):
     teacher_forcing_min: float = Field(1.0, ge=0, le=1)  # reached linearly at the last epoch
     early_stopping_patience: int = Field(3, ge=1)
     checkpoint_every_steps: int = Field(500, ge=0)  # 0: only at the end of an epoch
+    coverage_weight: float = Field(1.0, ge=0)  # lambda of the coverage loss (model.coverage)
+    # See et al. train coverage as a short last phase on a converged copy model: from scratch
+    # it collapses into repeating one word. 1: from the start.
+    coverage_from_epoch: int = Field(1, ge=1)
 
 
 class TrackingParams(Section):
