@@ -65,12 +65,24 @@ def test_data_stages_run_once_and_rerun_only_what_changed(workspace: Workspace) 
     assert not _ran(third.stdout, "tokenize"), third.stdout
 
 
-def test_planted_defect_stops_pipeline_at_validate(workspace: Workspace) -> None:
+def _plant(path: Path, changes: dict[int, str]) -> None:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for number, text in changes.items():
+        lines[number] = text
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_planted_defects_stop_the_pipeline_or_are_dropped_and_test_stays_whole(
+    workspace: Workspace,
+) -> None:
     raw = Path(workspace.params["dataset"]["path"])
-    titles = (raw / "train.title.txt").read_text(encoding="utf-8").split("\n")
-    titles[3] = "   "  # a blank summary
-    titles[7] = "headline with a \x07 bell"
-    (raw / "train.title.txt").write_text("\n".join(titles), encoding="utf-8")
+    # Train: a blank summary and a control character, both row-level defects.
+    _plant(raw / "train.title.txt", {3: "   ", 7: "headline with a \x07 bell"})
+    # Test: a U+FFFD and a repeated pair, facts of a standard test set that stay in it.
+    titles = (raw / "test.title.txt").read_text(encoding="utf-8").split("\n")
+    articles = (raw / "test.article.txt").read_text(encoding="utf-8").split("\n")
+    _plant(raw / "test.title.txt", {2: "caf\ufffd closes", 10: titles[9]})
+    _plant(raw / "test.article.txt", {10: articles[9]})
 
     result = workspace.dvc("repro", "vocab")
     output = result.stdout + result.stderr
@@ -83,6 +95,32 @@ def test_planted_defect_stops_pipeline_at_validate(workspace: Workspace) -> None
     assert (workspace.root / "data/interim/train.parquet").is_file()
     summary = json.loads((workspace.root / "reports/validation/summary.json").read_text())
     assert summary["success"] is False
+    assert {f["split"] for f in summary["failures"] if f["action"] == "stop"} == {"train"}
+
+    workspace.update_params({"validate": {"drop_invalid_rows": True}})
+    result = workspace.dvc("repro", "vocab")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    root = workspace.root
+    summary = json.loads((root / "reports/validation/summary.json").read_text())
+    dropped = summary["dropped_ids"]
+    assert sorted(dropped.get("train", []) + dropped.get("validation", [])) == [
+        "train-0000003",
+        "train-0000007",
+    ]
+    processed = {
+        split: pd.read_parquet(root / "data/processed" / f"{split}.parquet")
+        for split in ("train", "validation", "test")
+    }
+    tokenized_ids = set(processed["train"]["id"]) | set(processed["validation"]["id"])
+    assert not {"train-0000003", "train-0000007"} & tokenized_ids
+    assert len(tokenized_ids) == 398
+    assert len(processed["test"]) == 60 and "test-0000002" in set(processed["test"]["id"])
+    ingest = json.loads((root / "reports/ingest.json").read_text())
+    assert ingest["rows"]["test"] == 60
+    assert ingest["test_set"]["note"] == "test set whole: 60 rows"
+    assert ingest["test_set"]["flagged"] == {
+        "duplicate_pairs": {"count": 1, "ids": ["test-0000010"]}
+    }
 
 
 def test_bad_params_key_is_named(workspace: Workspace) -> None:

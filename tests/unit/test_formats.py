@@ -220,6 +220,19 @@ def test_gzipped_jsonl_with_sentence_lists_from_cnndm(tmp_path: Path, datasets_d
     assert table["summary"].iloc[0] == "\n".join(records[0]["highlights"])
 
 
+def test_jsonl_summary_field_holding_several_references(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"id": "a", "dialogue": "d one", "summary": [["r1 s1", "r1 s2"], ["r2"]]},
+            {"id": "b", "dialogue": "d two", "summary": "only one"},
+        ],
+    )
+    table = read_split(jsonl_spec(tmp_path), "train")
+    assert table["references"].tolist() == [["r1 s1\nr1 s2", "r2"], ["only one"]]
+    assert table["summary"].tolist() == ["r1 s1\nr1 s2", "only one"]
+
+
 def test_jsonl_line_that_is_not_an_object(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "train.jsonl", [{"id": 1, "dialogue": "a", "summary": "b"}, [1, 2]])
     with pytest.raises(DataError, match=r"train\.jsonl, line 2: expected a JSON object, got list"):
@@ -286,6 +299,28 @@ def test_csv_missing_column(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match=r"train\.csv, line 1: missing column\(s\) abstract"):
         read_split(spec, "train")
+
+
+def test_csv_several_summary_columns(tmp_path: Path) -> None:
+    (tmp_path / "train.csv").write_text(
+        "uid,text,s1,s2\na,doc one,first,second\nb,doc two,alone,\n", encoding="utf-8"
+    )
+    spec = DatasetSpec(
+        name="toy",
+        path=tmp_path,
+        format="csv",
+        splits={"train": {"file": "train.csv"}, "test": {"file": "train.csv"}},
+        fields={"id": "uid", "document": "text", "summary": ["s1", "s2", "s3"]},
+    )
+    with pytest.raises(DataError, match=r"train\.csv, line 1: missing column\(s\) s3"):
+        read_split(spec, "train")
+    spec = spec.model_copy(
+        update={"fields": spec.fields.model_copy(update={"summary": ["s1", "s2"]})}
+    )
+    table = read_split(spec, "train")
+    # An empty cell is a row with fewer references.
+    assert table["references"].tolist() == [["first", "second"], ["alone"]]
+    assert table["summary"].tolist() == ["first", "alone"]
 
 
 # ------------------------------------------------------------------------------------ ingest

@@ -210,7 +210,7 @@ def test_text_lengths() -> None:
     assert text_lengths(text, "characters").tolist() == [9, pd.NA, pd.NA, 6]
 
 
-def _stage_params() -> Params:
+def _stage_params(**validate: object) -> Params:
     return Params.model_validate(
         {
             "dataset": {
@@ -219,7 +219,7 @@ def _stage_params() -> Params:
                 "format": "jsonl",
                 "splits": {"train": {"file": "train.jsonl"}, "test": {"file": "test.jsonl"}},
             },
-            "validate": PARAMS.model_dump(),
+            "validate": {**PARAMS.model_dump(), **validate},
         }
     )
 
@@ -298,3 +298,153 @@ def test_tokenize_refuses_data_changed_since_validation(project: Path) -> None:
         "validation": len(tables["validation"]),
         "test": len(tables["test"]),
     }
+
+
+# ------------------------------------------------------------- what a broken expectation does
+NO_WORD_TEXTS = ["!!! ??? ... ,,,", "😀😀😀", ".", "\u200b\u200b"]
+
+
+def test_text_without_a_letter_or_digit_is_a_row_failure(tmp_path: Path) -> None:
+    tables = clean_tables()
+    for row, text in enumerate(NO_WORD_TEXTS):
+        tables["train"].loc[row, "summary"] = text
+    tables["train"].loc[4, "document"] = "😀 " * 5
+    # Letters and digits of any script are words.
+    tables["train"].loc[5, "summary"] = "東京 ١٢٣"
+    tables["train"].loc[6, "summary"] = "привет мир"
+
+    report = validate_splits(tables, PARAMS, tmp_path / "docs")
+
+    regex = "expect_column_values_to_match_regex"
+    assert _failures(report) == {
+        ("train", regex, "summary", 4, ("train-00", "train-01", "train-02", "train-03")),
+        ("train", regex, "document", 1, ("train-04",)),
+    }
+    assert all("letter or digit" in f.check for f in report.failures)
+
+
+def _cnndm_like_tables() -> dict[str, pd.DataFrame]:
+    """What the public CNN/DM splits hold: blank train articles, over-long summaries in every
+    split and U+FFFD in test articles."""
+    tables = clean_tables()
+    train, validation, test = tables["train"], tables["validation"], tables["test"]
+    train.loc[[2, 5], "document"] = ""
+    for table, row in ((train, 7), (validation, 1), (test, 0)):
+        table.loc[row, "summary"] = " ".join(["long"] * 35)  # > max 30
+        table.loc[row, "document"] += " more" * 28  # 40 tokens: still longer than that
+    test.loc[4, "document"] = "the light in these images is \ufffd old ."
+    return tables
+
+
+def test_test_rows_are_reported_and_kept_and_the_run_passes(tmp_path: Path) -> None:
+    tables = _cnndm_like_tables()
+    for split in ("train", "validation"):  # only the test split's defects this time
+        tables[split] = clean_tables()[split]
+
+    report = validate_splits(tables, PARAMS, tmp_path / "docs")
+
+    assert report.success, report.format()
+    assert {(f.split, f.action, tuple(f.example_ids)) for f in report.failures} == {
+        ("test", "keep", ("test-00",)),
+        ("test", "keep", ("test-04",)),
+    }
+    assert report.dropped_ids == {}
+    text = report.format()
+    assert text.startswith("Data validation passed with findings: 2 of ")
+    assert "REPORTED (rows kept) expect_column_values_to_not_match_regex" in text
+
+
+def test_invalid_train_rows_stop_the_run_unless_dropped(tmp_path: Path) -> None:
+    report = validate_splits(_cnndm_like_tables(), PARAMS, tmp_path / "stop")
+    assert not report.success
+    assert {(f.split, f.action) for f in report.failures} == {
+        ("train", "stop"),
+        ("validation", "stop"),
+        ("test", "keep"),
+    }
+
+    dropping = PARAMS.model_copy(update={"drop_invalid_rows": True})
+    report = validate_splits(_cnndm_like_tables(), dropping, tmp_path / "drop")
+
+    assert report.success, report.format()
+    assert report.dropped_ids == {
+        "train": ["train-02", "train-05", "train-07"],
+        "validation": ["validation-01"],
+    }
+    assert report.splits["train"].dropped_rows == 3
+    assert report.splits["test"].dropped_rows == 0
+    summary = json.loads(json.dumps(report.to_summary()))
+    assert summary["success"] is True and summary["stopping"] == 0
+    # Blank and length on train, length on validation, length and U+FFFD on test.
+    assert summary["failed"] == 5
+    assert summary["splits"]["train"]["dropped_rows"] == 3
+    assert "DROPPED expect_column_values_to_not_match_regex on column 'document'" in report.format()
+    assert "train: 20 rows, " in report.format() and "3 rows dropped" in report.format()
+
+
+def test_all_ids_are_dropped_not_only_the_examples(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["train"].loc[:11, "summary"] = "."  # 12 rows, more than max_failed_examples
+    params = PARAMS.model_copy(update={"drop_invalid_rows": True, "max_failed_examples": 2})
+    report = validate_splits(tables, params, tmp_path / "docs")
+    assert report.success, report.format()
+    assert report.dropped_ids["train"] == [f"train-{i:02d}" for i in range(12)]
+    (failure,) = report.failures
+    assert failure.example_ids == ["train-00", "train-01"]
+
+
+def test_structural_problems_stop_the_run_even_on_test_and_with_dropping(tmp_path: Path) -> None:
+    params = PARAMS.model_copy(update={"drop_invalid_rows": True})
+    tables = clean_tables()
+    tables["test"] = tables["test"].drop(columns=["summary"])
+    tables["test"].loc[1, "id"] = "test-00"
+    tables["train"].loc[3, "document"] = tables["validation"].loc[0, "document"]
+    tables["validation"].loc[0, "document"] = tables["test"].loc[2, "document"]  # a test leak
+    report = validate_splits(tables, params, tmp_path / "docs")
+    assert not report.success
+    assert {(f.split, f.expectation, f.action) for f in report.failures} == {
+        ("test", "expect_column_to_exist", "stop"),
+        ("test", "expect_column_values_to_be_unique", "stop"),
+        ("validation", "expect_column_values_to_be_in_set", "stop"),
+    }
+
+
+def test_a_distribution_check_is_not_fixed_by_dropping_rows(tmp_path: Path) -> None:
+    params = PARAMS.model_copy(update={"drop_invalid_rows": True})
+    tables = clean_tables()
+    for split in ("train", "test"):
+        tables[split].loc[:3, "summary"] = "a summary that is much longer than its own document"
+        tables[split].loc[:3, "document"] = "short four token document"
+    report = validate_splits(tables, params, tmp_path / "docs")
+    assert not report.success
+    assert {(f.split, f.action) for f in report.failures} == {("train", "stop"), ("test", "keep")}
+    assert report.dropped_ids == {}
+
+
+def test_a_split_with_every_row_dropped_stops_the_run(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["validation"]["document"] = ""
+    params = PARAMS.model_copy(update={"drop_invalid_rows": True})
+    report = validate_splits(tables, params, tmp_path / "docs")
+    assert not report.success
+    assert report.emptied == ["validation"]
+    assert "every one of the 6 rows breaks a row-level expectation" in report.format()
+
+
+def test_tokenize_leaves_out_the_rows_validate_dropped(project: Path) -> None:
+    from summarizer.data.tokenization import run_tokenize
+
+    params = _stage_params(drop_invalid_rows=True)
+    _write_interim(_cnndm_like_tables())
+    report = run_validate(params)
+    assert report.success
+
+    counts = run_tokenize(params)
+
+    assert counts == {"train": 17, "validation": 5, "test": 6}
+    processed = {s: pd.read_parquet(Paths.processed_split(s)) for s in counts}
+    assert not {"train-02", "train-05", "train-07"} & set(processed["train"]["id"])
+    assert "validation-01" not in set(processed["validation"]["id"])
+    assert {"test-00", "test-04"} <= set(processed["test"]["id"])
+    # The ingested tables stay as ingest wrote them.
+    assert len(pd.read_parquet(Paths.interim_split("train"))) == 20

@@ -12,6 +12,10 @@ all read files through this module, so one set of rules and messages holds for a
 * **JSON Lines**: every line is one JSON object. A blank line is an error, never skipped: skipping
   it would silently shift every later record against a line-aligned file.
 * **Text fields** hold a string or a list of sentences, joined by :func:`join_sentences`.
+* **Several references** (several summary files, several ``fields.summary`` names, or a summary
+  field holding a list of sentence lists) give the table a ``references`` column, a list of
+  texts per row, whatever the format; ``summary`` is then the first reference, which is what
+  validation checks and training learns from, and evaluation scores against all of them.
 
 Every error is a :class:`~summarizer.errors.DataError` that names the file and the line, so a
 broken file can be found and fixed, not guessed at.
@@ -187,12 +191,45 @@ def read_parallel_text(
     return table
 
 
-def _record_row(record: dict[str, Any], spec: DatasetSpec, where: str, fallback_id: str) -> dict:
+def summary_fields(spec: DatasetSpec) -> list[str]:
+    """The names of the summary fields (``fields.summary``), as a list."""
+    names = spec.fields.summary
+    return [names] if isinstance(names, str) else list(names)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _references(record: dict[str, Any], names: list[str], where: str) -> list[str]:
+    references: list[str] = []
+    for position, name in enumerate(names):
+        # An empty or null extra field is a row with fewer references: a CSV cell cannot be left
+        # out any other way. The first field is the summary, kept whatever it holds, so that a
+        # blank one is caught by validation rather than replaced by the next reference.
+        if position > 0 and name in record and _is_blank(record[name]):
+            continue
+        value = text_field(record, name, where, several=True)
+        references.extend([value] if isinstance(value, str) else value)
+    return references
+
+
+def _record_row(
+    record: dict[str, Any], spec: DatasetSpec, where: str, fallback_id: str
+) -> dict[str, Any]:
     fields = spec.fields
     document = text_field(record, fields.document, where)
-    summary = text_field(record, fields.summary, where)
+    references = _references(record, summary_fields(spec), where)
     row_id = fallback_id if fields.id is None else str(field_value(record, fields.id, where))
-    return {"id": row_id, "document": document, "summary": summary}
+    return {"id": row_id, "document": document, "summary": references[0], "references": references}
+
+
+def _records_table(rows: list[dict[str, Any]], spec: DatasetSpec) -> pd.DataFrame:
+    """The canonical table of records; ``references`` only where a row can have several, the
+    shape :func:`read_parallel_text` gives several summary files."""
+    several = len(summary_fields(spec)) > 1 or any(len(row["references"]) > 1 for row in rows)
+    columns = [*COLUMNS, "references"] if several else COLUMNS
+    return pd.DataFrame(rows, columns=columns)
 
 
 def read_jsonl(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
@@ -201,7 +238,24 @@ def read_jsonl(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
         _record_row(record, spec, f"{path}, line {number}", f"{split}-{number:07d}")
         for number, record in enumerate(read_json_lines(path, spec.encoding), start=1)
     ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return _records_table(rows, spec)
+
+
+def _check_field_count(record: dict[Any, Any], header: list[str], where: str) -> None:
+    """A row must have as many fields as the header. ``csv.DictReader`` would file extra fields
+    under the key None and fill missing ones with None: a row read askew, silently or as a
+    puzzling "got NoneType" further on."""
+    extra = record.get(None) or []
+    missing = [name for name in header if record.get(name) is None]
+    if not extra and not missing:
+        return
+    count = len(header) + len(extra) - len(missing)
+    hint = (
+        f"no value for {', '.join(missing)}"
+        if missing
+        else "a field that holds a comma must be quoted"
+    )
+    raise DataError(f"{where}: {count} field(s), but the header (line 1) has {len(header)}; {hint}")
 
 
 def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
@@ -210,7 +264,7 @@ def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
     rows = []
     try:
         header = reader.fieldnames or []
-        wanted = [spec.fields.document, spec.fields.summary]
+        wanted = [spec.fields.document, *summary_fields(spec)]
         if spec.fields.id is not None:
             wanted.append(spec.fields.id)
         missing = [name for name in wanted if name not in header]
@@ -218,10 +272,11 @@ def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
             raise DataError(f"{path}, line 1: missing column(s) {', '.join(missing)}")
         for record in reader:
             where = f"{path}, line {reader.line_num}"
+            _check_field_count(record, header, where)
             rows.append(_record_row(record, spec, where, f"{split}-{len(rows):07d}"))
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: malformed CSV: {exc}") from None
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return _records_table(rows, spec)
 
 
 def read_split(spec: DatasetSpec, split: str) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""The validation verdict as a gate: stages after ``validate`` refuse data it did not pass.
+"""The validation verdict as a gate: stages after ``validate`` refuse data it did not pass, and
+leave out the rows it dropped.
 
 Kept apart from :mod:`summarizer.data.validation` (Great Expectations and the suite) so that the
 stages that check the verdict do not depend on the suite's code.
@@ -16,19 +17,24 @@ def interim_hash() -> str:
     return hash_files(Paths.interim_split(split) for split in SPLITS)
 
 
-def require_validated() -> None:
+def require_validated() -> dict[str, frozenset[str]]:
     """Refuse to go on unless ``validate`` passed on the ingested tables as they are now.
 
     ``dvc repro`` orders the stages, but a stage run by hand (``summarizer tokenize``) would
     otherwise tokenize data whose validation failed or never ran.
+
+    Returns:
+        Per split, the ids of the rows ``validate`` dropped (``validate.drop_invalid_rows``):
+        rows that break a row-level expectation, to be left out of everything downstream.
     """
     summary_path = Paths.validation_summary
     if not summary_path.is_file():
         raise DataError(f"{summary_path}: not found; run the validate stage first")
     summary = read_json(summary_path)
     if not summary.get("success"):
+        stopping = summary.get("stopping", summary.get("failed", "?"))
         raise ValidationFailed(
-            f"{summary_path}: the ingested data failed validation ({summary.get('failed', '?')} "
+            f"{summary_path}: the ingested data failed validation ({stopping} "
             "expectation(s)); fix the data or the validate params and run validate again"
         )
     if summary.get("data_hash") != interim_hash():
@@ -36,3 +42,5 @@ def require_validated() -> None:
             f"{summary_path}: describes other data than {Paths.interim} holds now; "
             "run the validate stage again"
         )
+    dropped = summary.get("dropped_ids") or {}
+    return {split: frozenset(map(str, dropped.get(split, ()))) for split in SPLITS}

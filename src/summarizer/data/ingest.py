@@ -19,32 +19,65 @@ from summarizer.io import atomic_directory, write_json
 log = logging.getLogger(__name__)
 
 
-def _drop_duplicate_pairs(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    deduped = table.drop_duplicates(subset=["document", "summary"], keep="first")
-    return deduped.reset_index(drop=True), len(table) - len(deduped)
+def _duplicate_pairs(table: pd.DataFrame) -> pd.Series:
+    """True on every repeat of an earlier (document, summary) pair."""
+    return table.duplicated(subset=["document", "summary"], keep="first")
 
 
-def _drop_test_documents(table: pd.DataFrame, test_documents: set[str]) -> tuple[pd.DataFrame, int]:
-    leaked = table["document"].isin(test_documents)
-    return table.loc[~leaked].reset_index(drop=True), int(leaked.sum())
+def _test_set_entry(
+    source_rows: int, rows: int, filtered: bool, flagged: dict[str, list[str]]
+) -> dict:
+    """What became of the standard test set: scores on a changed one do not compare with
+    published numbers, so evaluate and the MLflow run carry ``note`` beside the scores."""
+    removed = source_rows - rows
+    note = (
+        f"test set modified: {removed} of {source_rows} rows"
+        if removed
+        else f"test set whole: {rows} rows"
+    )
+    return {
+        "filter_test": filtered,
+        "source_rows": source_rows,
+        "rows": rows,
+        "modified": removed > 0,
+        "note": note,
+        # Rows ingest removes from train and validation; removed here only with filter_test.
+        "flagged": {
+            reason: {"count": len(ids), "ids": ids} for reason, ids in flagged.items() if ids
+        },
+    }
 
 
 def build_splits(spec: DatasetSpec, params: IngestParams) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Read, clean and split a dataset. Returns the tables and a report of what was removed."""
+    """Read, clean and split a dataset. Returns the tables and a report of what was removed.
+
+    The test split is only cleaned with ``params.filter_test``: it is a standard set, and a score
+    on a changed one cannot be put beside published numbers. Otherwise what would have been
+    removed is reported (``test_set.flagged``) and kept.
+    """
     tables = {split: read_split(spec, split) for split in SPLITS if split in spec.splits}
     report: dict = {"dataset": spec.name, "removed": {}, "rows": {}}
+    source_test_rows = len(tables["test"])
+    flagged_in_test: dict[str, list[str]] = {}
 
     for split, table in tables.items():
-        if params.drop_duplicates:
-            tables[split], removed = _drop_duplicate_pairs(table)
-            report["removed"].setdefault(split, {})["duplicate_pairs"] = removed
+        if not params.drop_duplicates:
+            continue
+        duplicated = _duplicate_pairs(table)
+        if split == "test":
+            flagged_in_test["duplicate_pairs"] = table.loc[duplicated, "id"].astype(str).tolist()
+            if not params.filter_test:
+                continue
+        tables[split] = table.loc[~duplicated].reset_index(drop=True)
+        report["removed"].setdefault(split, {})["duplicate_pairs"] = int(duplicated.sum())
 
     if params.drop_test_overlap:
         test_documents = set(tables["test"]["document"])
         for split in ("train", "validation"):
             if split in tables:
-                tables[split], removed = _drop_test_documents(tables[split], test_documents)
-                report["removed"].setdefault(split, {})["test_overlap"] = removed
+                leaked = tables[split]["document"].isin(test_documents)
+                tables[split] = tables[split].loc[~leaked].reset_index(drop=True)
+                report["removed"].setdefault(split, {})["test_overlap"] = int(leaked.sum())
 
     if "validation" not in tables:
         train = tables["train"]
@@ -67,6 +100,9 @@ def build_splits(spec: DatasetSpec, params: IngestParams) -> tuple[dict[str, pd.
             )
         report["rows"][split] = len(table)
     report["removed_total"] = sum(sum(counts.values()) for counts in report["removed"].values())
+    report["test_set"] = _test_set_entry(
+        source_test_rows, len(tables["test"]), params.filter_test, flagged_in_test
+    )
     return tables, report
 
 
@@ -81,5 +117,16 @@ def run_ingest(params: Params) -> dict:
     for split, counts in report["removed"].items():
         for reason, count in counts.items():
             log.info("%s: removed %d row(s) (%s)", split, count, reason.replace("_", " "))
+    test_set = report["test_set"]
+    if test_set["modified"]:
+        log.warning("%s (ingest.filter_test is on)", test_set["note"])
+    else:
+        for reason, flagged in test_set["flagged"].items():
+            log.info(
+                "test: kept %d row(s) that ingest would remove (%s): %s",
+                flagged["count"],
+                reason.replace("_", " "),
+                ", ".join(flagged["ids"][:10]) + (", ..." if flagged["count"] > 10 else ""),
+            )
     log.info("rows per split: %s", report["rows"])
     return report

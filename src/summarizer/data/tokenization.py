@@ -129,13 +129,15 @@ def run_tokenize(params: Params) -> dict[str, int]:
     """Stage ``tokenize``: token sequences per split, truncated to the model's window."""
     from summarizer.data.gate import require_validated
 
-    require_validated()
+    dropped = require_validated()
     processor = TextProcessor(params.tokenize)
     tables = {}
     for split in SPLITS:
         table = read_stage_table(
             Paths.interim_split(split), "ingest", columns=["id", "document", "summary"]
         )
+        # Rows validate dropped (validate.drop_invalid_rows) go no further than here.
+        table = table.loc[~table["id"].astype(str).isin(dropped[split])].reset_index(drop=True)
         tables[split] = pd.DataFrame(
             {
                 "id": table["id"],

@@ -1,9 +1,11 @@
-"""Stage ``validate``: a Great Expectations 1.x suite over every canonical split.
+"""Stage ``validate``: the Great Expectations suite over every canonical split.
 
-Each split gets its own suite (identical except that train and validation also check for test
-documents), run against the whole DataFrame. Derived columns (lengths, the test-overlap flag) are
-computed with pandas first, so every check is a stock GX expectation that Data Docs can render.
-Thresholds come from :class:`~summarizer.config.ValidateParams` only.
+Each split gets its own suite (:mod:`summarizer.data.validation_suite`; identical except that
+train and validation also check for test documents), run against the whole DataFrame. What a
+broken expectation does depends on its kind and the split (``action_for`` in that module); with
+``validate.drop_invalid_rows`` the ids of every train and validation row that breaks a row-level
+expectation go into the summary, for ``tokenize`` to leave out. The tables in ``data/interim``
+stay as ingest wrote them, so the verdict and its data hash always describe what ingest wrote.
 
 The GX context is ephemeral (in-memory stores); the only thing written to disk is the Data Docs
 site, built into a temporary directory and moved over ``docs_dir`` when complete.
@@ -15,7 +17,7 @@ import datetime as dt
 import logging
 import os
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,235 +25,35 @@ import pandas as pd
 
 from summarizer.config import SPLITS, Params, Paths, ValidateParams
 from summarizer.data.gate import interim_hash
+from summarizer.data.validation_report import (
+    Failure,
+    SplitStats,
+    ValidationReport,
+    collect,
+    ids_in,
+)
+from summarizer.data.validation_suite import (
+    ID_COLUMN,
+    Action,
+    expectations,
+    text_lengths,
+    with_derived_columns,
+)
 from summarizer.errors import DataError, ValidationFailed
 from summarizer.io import atomic_directory, read_stage_table, write_json
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core import ExpectationSuite
     from great_expectations.data_context import AbstractDataContext
-    from great_expectations.expectations import Expectation
+    from great_expectations.datasource.fluent.interfaces import Batch
+
+__all__ = ["ValidationReport", "run_validate", "text_lengths", "validate_splits"]
 
 log = logging.getLogger(__name__)
-
-REQUIRED_COLUMNS: tuple[str, ...] = ("id", "document", "summary")
-TEXT_COLUMNS: tuple[str, ...] = ("document", "summary")
-ID_COLUMN = "id"
-# Derived column: True where a train/validation document is verbatim a test document.
-IN_TEST_COLUMN = "document_in_test"
-
-# C0 controls except \t (0x09) and \n (0x0a), DEL, and C1 controls. \r counts as a defect: the
-# canonical tables are one text per cell and a stray carriage return means a mangled line ending.
-CONTROL_CHARS_REGEX = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-# U+FFFD is what a lossy decode leaves behind; its presence means the raw bytes were not UTF-8.
-REPLACEMENT_CHAR_REGEX = r"\ufffd"
-# Empty or whitespace-only. pandas' str.contains uses re.search, so anchor both ends.
-BLANK_REGEX = r"^\s*$"
 
 DATA_DOCS_SITE = "validation_site"
 
 
-def length_column(text_column: str) -> str:
-    """Name of the derived length column checked for ``text_column``."""
-    return f"{text_column}_length"
-
-
-# ------------------------------------------------------------------------------------ report
-@dataclass(frozen=True)
-class Failure:
-    """One expectation that did not hold on one split."""
-
-    split: str
-    expectation: str  # GX type name, e.g. expect_column_values_to_not_be_null
-    column: str | None  # None for table-level checks; "a, b" for column-pair checks
-    check: str  # what the expectation means, with its thresholds
-    unexpected_count: int | None  # None where GX counts no rows (missing column, table checks)
-    element_count: int
-    unexpected_percent: float | None
-    example_ids: list[str] = field(default_factory=list)
-    error: str | None = None  # set when GX raised while evaluating the expectation
-
-
-@dataclass(frozen=True)
-class SplitStats:
-    """Counts of one split's validation: expectations run and failed, rows checked."""
-
-    rows: int
-    expectations: int
-    passed: int
-    failed: int
-
-
-@dataclass
-class ValidationReport:
-    """Outcome of the suite over all splits; written as ``reports/validation/summary.json``."""
-
-    success: bool
-    failures: list[Failure]
-    splits: dict[str, SplitStats]
-    docs_index: Path | None = None
-
-    def to_summary(self) -> dict[str, Any]:
-        """JSON-safe summary; the numbers under ``splits`` are what DVC shows as metrics."""
-        return {
-            "success": self.success,
-            "expectations": sum(stats.expectations for stats in self.splits.values()),
-            "failed": sum(stats.failed for stats in self.splits.values()),
-            "splits": {name: asdict(stats) for name, stats in self.splits.items()},
-            "failures": [asdict(failure) for failure in self.failures],
-        }
-
-    def format(self) -> str:
-        """A readable account of every failure, with example row ids, for the error message."""
-        total = sum(stats.expectations for stats in self.splits.values())
-        failed = sum(stats.failed for stats in self.splits.values())
-        if self.success:
-            lines = [f"Data validation passed: {total} expectations on {len(self.splits)} splits."]
-        else:
-            lines = [f"Data validation failed: {failed} of {total} expectations did not hold."]
-        for name, stats in self.splits.items():
-            lines.append(
-                f"{name}: {stats.rows} rows, {stats.expectations} expectations, "
-                f"{stats.failed} failed"
-            )
-            for failure in (f for f in self.failures if f.split == name):
-                lines.extend(_format_failure(failure))
-        if self.docs_index is not None:
-            lines.append(f"Data Docs: {self.docs_index}")
-        return "\n".join(lines)
-
-
-def _format_failure(failure: Failure) -> list[str]:
-    where = f" on column '{failure.column}'" if failure.column else ""
-    lines = [f"  FAILED {failure.expectation}{where}: {failure.check}"]
-    if failure.error:
-        lines.append(f"    error: {failure.error}")
-    elif failure.unexpected_count is not None:
-        # GX's percentage (what `mostly` is judged on) leaves out rows where the value is missing.
-        share = failure.unexpected_percent
-        percent = f" ({share:.2f}% of those with a value)" if share is not None else ""
-        lines.append(
-            f"    {failure.unexpected_count} of {failure.element_count} rows break it{percent}"
-        )
-    if failure.example_ids:
-        lines.append(f"    example ids: {', '.join(failure.example_ids)}")
-    return lines
-
-
-# ---------------------------------------------------------------------------- derived columns
-def _is_blank(text: pd.Series) -> pd.Series:
-    return text.isna() | text.astype("string").str.strip().eq("").fillna(True)
-
-
-def text_lengths(text: pd.Series, unit: str) -> pd.Series:
-    """Length per row in whitespace tokens or characters; missing for null or blank text.
-
-    Blank text has its own expectation, so leaving its length missing keeps one defect from also
-    showing up as a length and a summary-shorter failure.
-    """
-    as_text = text.astype("string")
-    lengths = as_text.str.split().str.len() if unit == "tokens" else as_text.str.len()
-    return lengths.astype("Int64").mask(_is_blank(text))
-
-
-def _with_derived_columns(
-    table: pd.DataFrame, params: ValidateParams, test_documents: set[str] | None
-) -> pd.DataFrame:
-    derived: dict[str, pd.Series] = {}
-    for column in TEXT_COLUMNS:
-        if column in table.columns:
-            derived[length_column(column)] = text_lengths(table[column], params.length_unit)
-    if test_documents is not None and "document" in table.columns:
-        derived[IN_TEST_COLUMN] = table["document"].isin(test_documents).astype(bool)
-    # assign() copies, so the caller's frame is never modified.
-    return table.assign(**derived)
-
-
-# ------------------------------------------------------------------------------------- suite
-def _percent(share: float) -> str:
-    # Not ":.0%": 0.995 would read as 100% and hide that some rows may break the bound.
-    return f"{share * 100:g}%"
-
-
-def _expectations(
-    params: ValidateParams, columns: list[str], check_test_overlap: bool
-) -> list[Expectation]:
-    """The checks for one split. Checks on an absent column are left out: the column's own
-    ``expect_column_to_exist`` failure says everything, instead of a cascade of GX errors."""
-    import great_expectations as gx
-
-    gxe = gx.expectations
-    unit = params.length_unit
-    present = set(columns)
-    expectations: list[Expectation] = [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1, description="split is not empty"),
-    ]
-    for column in REQUIRED_COLUMNS:
-        expectations.append(
-            gxe.ExpectColumnToExist(column=column, description=f"column '{column}' is present")
-        )
-    if ID_COLUMN in present:
-        expectations += [
-            gxe.ExpectColumnValuesToNotBeNull(column=ID_COLUMN, description="every row has an id"),
-            gxe.ExpectColumnValuesToBeUnique(column=ID_COLUMN, description="ids are unique"),
-        ]
-    bounds = {"document": params.document_length, "summary": params.summary_length}
-    for column in TEXT_COLUMNS:
-        if column not in present:
-            continue
-        limits = bounds[column]
-        expectations += [
-            gxe.ExpectColumnValuesToNotBeNull(column=column, description=f"{column} is not null"),
-            gxe.ExpectColumnValuesToNotMatchRegex(
-                column=column, regex=BLANK_REGEX, description=f"{column} is not blank"
-            ),
-            gxe.ExpectColumnValuesToNotMatchRegex(
-                column=column,
-                regex=CONTROL_CHARS_REGEX,
-                description=f"{column} has no control characters other than tab and newline",
-            ),
-            gxe.ExpectColumnValuesToNotMatchRegex(
-                column=column,
-                regex=REPLACEMENT_CHAR_REGEX,
-                description=f"{column} has no U+FFFD replacement characters",
-            ),
-            gxe.ExpectColumnValuesToBeBetween(
-                column=length_column(column),
-                min_value=limits.min,
-                max_value=limits.max,
-                mostly=params.length_mostly,
-                description=(
-                    f"{column} length in {unit} is between {limits.min} and {limits.max} "
-                    f"for at least {_percent(params.length_mostly)} of rows"
-                ),
-            ),
-        ]
-    if {"document", "summary"} <= present:
-        expectations.append(
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=length_column("document"),
-                column_B=length_column("summary"),
-                or_equal=False,
-                # Null or blank texts are reported by their own checks.
-                ignore_row_if="either_value_is_missing",
-                mostly=params.summary_shorter_mostly,
-                description=(
-                    f"summary is shorter than document (in {unit}) "
-                    f"for at least {_percent(params.summary_shorter_mostly)} of rows"
-                ),
-            )
-        )
-    if check_test_overlap and "document" in present:
-        expectations.append(
-            gxe.ExpectColumnValuesToBeInSet(
-                column=IN_TEST_COLUMN,
-                value_set=[False],
-                description="no document also appears in the test split",
-            )
-        )
-    return expectations
-
-
-# ---------------------------------------------------------------------------------- running GX
 def _import_gx() -> None:
     # Older 1.x releases read this at import time to decide whether to send usage analytics;
     # there is no network here and a pipeline stage must not phone home anyway.
@@ -302,65 +104,32 @@ def _result_format(params: ValidateParams, has_ids: bool) -> dict[str, Any]:
     return result_format
 
 
-def _example_ids(result: dict[str, Any], limit: int) -> list[str]:
-    examples = []
-    for entry in result.get("partial_unexpected_index_list") or []:
-        value = entry.get(ID_COLUMN) if isinstance(entry, dict) else entry
-        examples.append(str(value))
-    return examples[:limit]
+# Every unexpected row's id and none of its text: enough to drop the rows of a 300k-row split.
+_ALL_IDS_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "unexpected_index_column_names": [ID_COLUMN],
+    "return_unexpected_index_query": False,
+}
 
 
-def _column_of(kwargs: dict[str, Any]) -> str | None:
-    if "column" in kwargs:
-        return str(kwargs["column"])
-    if "column_A" in kwargs:
-        return f"{kwargs['column_A']}, {kwargs['column_B']}"
-    return None
+def _rows_to_drop(
+    batch: Batch, suite: ExpectationSuite, failures: list[Failure], table: pd.DataFrame
+) -> list[str]:
+    """Ids of every row that breaks one of the failures marked to drop, in table order.
 
-
-def _collect(
-    split: str,
-    rows: int,
-    suite_result: ExpectationSuiteValidationResult,
-    order: dict[str, int],
-    params: ValidateParams,
-) -> tuple[SplitStats, list[Failure]]:
-    failures = []
-    # GX returns results grouped by metric, not in suite order; the report follows the suite.
-    results = sorted(
-        suite_result.results, key=lambda r: order.get(str(r.expectation_config.id), len(order))
-    )
-    for outcome in results:
-        if outcome.success:
-            continue
-        config = outcome.expectation_config
-        result = outcome.result or {}
-        exception = outcome.exception_info or {}
-        error = exception.get("exception_message") if exception.get("raised_exception") else None
-        unexpected = result.get("unexpected_count")
-        failures.append(
-            Failure(
-                split=split,
-                expectation=config.type,
-                column=_column_of(config.kwargs),
-                check=config.description or config.type,
-                unexpected_count=None if unexpected is None else int(unexpected),
-                element_count=int(result.get("element_count", rows)),
-                unexpected_percent=result.get("unexpected_percent"),
-                example_ids=_example_ids(result, params.max_failed_examples),
-                error=error,
-            )
-        )
-    stats = suite_result.statistics
-    return (
-        SplitStats(
-            rows=rows,
-            expectations=int(stats["evaluated_expectations"]),
-            passed=int(stats["successful_expectations"]),
-            failed=int(stats["unsuccessful_expectations"]),
-        ),
-        failures,
-    )
+    The suite run reports a few example rows per expectation (all the report and the Data Docs
+    need); the expectations to drop by are evaluated once more for all of their rows, outside the
+    validation store so the Data Docs show each run once.
+    """
+    by_id = {str(e.id): e for e in suite.expectations}
+    breaking: set[str] = set()
+    for failure in failures:
+        if failure.action is Action.DROP and failure.expectation_id in by_id:
+            result = batch.validate(by_id[failure.expectation_id], result_format=_ALL_IDS_FORMAT)
+            breaking.update(ids_in((result.result or {}).get("unexpected_index_list")))
+    ids = table[ID_COLUMN].astype(str)
+    return ids[ids.isin(breaking)].tolist()
 
 
 def _ordered_splits(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -387,6 +156,7 @@ def validate_splits(
     run_id = RunIdentifier(run_name="validate", run_time=dt.datetime.now(dt.UTC))
     splits: dict[str, SplitStats] = {}
     failures: list[Failure] = []
+    dropped: dict[str, list[str]] = {}
     docs_dir = Path(docs_dir)
 
     with atomic_directory(docs_dir) as tmp_docs, warnings.catch_warnings():
@@ -397,32 +167,57 @@ def validate_splits(
         for split in _ordered_splits(tables):
             table = tables[split]
             overlap = test_documents if split != "test" else None
-            frame = _with_derived_columns(table, params, overlap)
+            frame = with_derived_columns(table, params, overlap)
             # Handing the suite its expectations up front saves a store round trip per expectation.
             suite = context.suites.add(
                 gx.ExpectationSuite(
                     name=f"summarizer_{split}",
-                    expectations=_expectations(params, list(table.columns), overlap is not None),
+                    expectations=expectations(params, list(table.columns), overlap is not None),
                 )
             )
             order = {str(e.id): i for i, e in enumerate(suite.expectations)}
-            batch = source.add_dataframe_asset(split).add_batch_definition_whole_dataframe(split)
+            batch_definition = source.add_dataframe_asset(
+                split
+            ).add_batch_definition_whole_dataframe(split)
             definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"validate_{split}", data=batch, suite=suite)
+                gx.ValidationDefinition(
+                    name=f"validate_{split}", data=batch_definition, suite=suite
+                )
             )
             result = definition.run(
                 batch_parameters={"dataframe": frame},
                 result_format=_result_format(params, ID_COLUMN in table.columns),
                 run_id=run_id,
             )
-            splits[split], split_failures = _collect(split, len(table), result, order, params)
+            stats, split_failures = collect(
+                split,
+                len(table),
+                result,
+                order,
+                params.max_failed_examples,
+                params.drop_invalid_rows,
+            )
+            # Dropping by id is only sound once the ids are known to be present and unique,
+            # which are structural checks: with any of those broken the run stops anyway.
+            if any(f.action is Action.DROP for f in split_failures) and not any(
+                f.action is Action.STOP for f in split_failures
+            ):
+                batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+                dropped[split] = _rows_to_drop(batch, suite, split_failures, table)
+                stats = replace(stats, dropped_rows=len(dropped[split]))
+            splits[split] = stats
             failures += split_failures
-            log.info("validated %s: %d rows, %d failed", split, len(table), len(split_failures))
+            log.info(
+                "validated %s: %d rows, %d failed, %d dropped",
+                split,
+                len(table),
+                len(split_failures),
+                stats.dropped_rows,
+            )
         context.build_data_docs(site_names=[DATA_DOCS_SITE])
 
-    success = not failures and all(stats.failed == 0 for stats in splits.values())
     return ValidationReport(
-        success=success, failures=failures, splits=splits, docs_index=docs_dir / "index.html"
+        failures=failures, splits=splits, dropped_ids=dropped, docs_index=docs_dir / "index.html"
     )
 
 
@@ -430,7 +225,8 @@ def run_validate(params: Params) -> ValidationReport:
     """Stage ``validate``: check every ingested split, write the summary and the Data Docs.
 
     The summary is written whether or not the data passes, so that the failure is inspectable;
-    a failure then raises :class:`ValidationFailed` so the stage exits non-zero.
+    a failure that stops the pipeline then raises :class:`ValidationFailed` so the stage exits
+    non-zero. Dropped and reported rows are logged as a warning and the stage succeeds.
     """
     tables = {split: read_stage_table(Paths.interim_split(split), "ingest") for split in SPLITS}
     report = validate_splits(tables, params.validate_, Paths.validation_docs)
@@ -438,4 +234,6 @@ def run_validate(params: Params) -> ValidationReport:
     write_json(Paths.validation_summary, {**report.to_summary(), "data_hash": interim_hash()})
     if not report.success:
         raise ValidationFailed(report.format())
+    if report.failures:
+        log.warning("%s", report.format())
     return report

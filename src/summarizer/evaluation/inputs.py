@@ -3,13 +3,24 @@ DUC-2004, each as a table with a ``references`` list per row (one or several ref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from summarizer.config import ExtraTestSet, Paths
-from summarizer.data.formats import read_parallel_text
+from summarizer.data.formats import join_sentences, read_parallel_text
+from summarizer.evaluation.baselines import split_sentences
 from summarizer.io import read_stage_table
+
+# Test examples in each standard test set, as published (../shared/datasets/README.md), keyed by
+# dataset.name or extra test set name. A score on fewer is not comparable with the literature.
+DOCUMENTED_TEST_SIZES: dict[str, int] = {
+    "gigaword": 1951,
+    "cnndm": 11490,
+    "samsum": 819,
+    "duc2004": 500,
+}
 
 
 def _with_references(table: pd.DataFrame) -> pd.DataFrame:
@@ -41,3 +52,37 @@ def load_extra_test_set(name: str, spec: ExtraTestSet) -> pd.DataFrame:
         root / spec.document, [root / reference for reference in spec.references], split=name
     )
     return _with_references(table)
+
+
+def size_entry(name: str, examples: int) -> dict[str, str | int | None]:
+    """The ``test_set`` entry of ``metrics.json``: how many examples were scored beside how many
+    the standard test set has (null when none is documented for ``name``)."""
+    return {
+        "name": name,
+        "examples": examples,
+        "documented_examples": DOCUMENTED_TEST_SIZES.get(name),
+    }
+
+
+def size_warning(name: str, examples: int) -> str | None:
+    """Why a score on ``examples`` examples of test set ``name`` is not the published kind of
+    score, or None when the size matches or none is documented for ``name``."""
+    documented = DOCUMENTED_TEST_SIZES.get(name)
+    if documented is None or documented == examples:
+        return None
+    return (
+        f"test set '{name}' has {examples} examples but the standard one has {documented}: "
+        "these scores do not compare with published ones (see evaluate.max_test_examples, "
+        "ingest.filter_test and reports/ingest.json)"
+    )
+
+
+def split_like_references(
+    predictions: Sequence[str], references: Sequence[Sequence[str]]
+) -> list[str]:
+    """``predictions`` newline-split into sentences when the references are (CNN/DM highlights):
+    ROUGE-Lsum reads sentences from newlines, and the model writes none, since the tokenizer
+    drops them. Headlines are left as they are, so their ROUGE-Lsum stays ROUGE-L."""
+    if not any("\n" in reference for refs in references for reference in refs):
+        return list(predictions)
+    return [join_sentences(split_sentences(prediction)) for prediction in predictions]

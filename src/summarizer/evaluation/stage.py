@@ -15,7 +15,13 @@ from typing import Any
 from summarizer.config import EvaluateParams, ExtraTestSet, Params, Paths
 from summarizer.evaluation.baselines import baseline
 from summarizer.evaluation.checks import degeneracy_metrics
-from summarizer.evaluation.inputs import load_extra_test_set, load_split
+from summarizer.evaluation.inputs import (
+    load_extra_test_set,
+    load_split,
+    size_entry,
+    size_warning,
+    split_like_references,
+)
 from summarizer.evaluation.reports import draw_attention, write_predictions, write_rouge_by_length
 from summarizer.evaluation.scoring import CorpusScores, ScoringOptions, score_corpus
 from summarizer.inference import Summarizer
@@ -31,13 +37,21 @@ def evaluate_extra(
     recall of predictions cut to 75 bytes)."""
     table = load_extra_test_set(name, spec)
     references = table["references"].tolist()
+    _warn_if_not_standard(name, len(table))
     summaries = summarizer.summarize(table["document"].tolist())
     options = ScoringOptions.from_params(
         params.scoring, truncate_bytes=spec.truncate_bytes, measure=spec.measure
     )
-    predictions = [s.text for s in summaries]
+    predictions = split_like_references([s.text for s in summaries], references)
     model = score_corpus(predictions, references, options)
     lead = score_corpus([baseline(d, params) for d in table["document"]], references, options)
+    log.info(
+        "%s ROUGE (%s) on %d examples: %s",
+        name,
+        spec.measure,
+        model.n_examples,
+        " / ".join(f"{k} {v:.2f}" for k, v in model.headline().items()),
+    )
     return {
         "measure": spec.measure,
         "truncate_bytes": spec.truncate_bytes,
@@ -46,12 +60,19 @@ def evaluate_extra(
     }
 
 
+def _warn_if_not_standard(name: str, examples: int) -> None:
+    warning = size_warning(name, examples)
+    if warning is not None:
+        log.warning(warning)
+
+
 def run_metrics(
     metrics: dict[str, Any], baseline_scores: CorpusScores, extra_test_sets: list[str]
 ) -> dict[str, float]:
     """The flat MLflow metrics of ``metrics`` (the content of ``metrics.json``): ``test_*``,
-    ``baseline_*``, ``check_*``, the decoding speed and ``{extra set}_*``."""
-    flat = {f"test_{k}": v for k, v in metrics["test"].items() if k != "n_examples"}
+    ``baseline_*``, ``check_*``, the decoding speed and ``{extra set}_*``; ``test_n_examples``
+    and ``{extra set}_n_examples`` say what the scores were computed on."""
+    flat = _prefixed("test", metrics["test"])
     flat.update(
         {f"baseline_{k}": v for k, v in baseline_scores.to_metrics().items() if k != "n_examples"}
     )
@@ -60,10 +81,12 @@ def run_metrics(
     )
     flat["decode_examples_per_second"] = metrics["decoding"]["examples_per_second"]
     for name in extra_test_sets:
-        flat.update(
-            {f"{name}_{k}": v for k, v in metrics[name]["model"].items() if k != "n_examples"}
-        )
+        flat.update(_prefixed(name, metrics[name]["model"]))
     return flat
+
+
+def _prefixed(prefix: str, scores: dict[str, Any]) -> dict[str, float]:
+    return {f"{prefix}_{k}": v for k, v in scores.items()}
 
 
 def run_evaluate(params: Params) -> dict[str, Any]:
@@ -87,12 +110,13 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     table = load_split("test", evaluate.max_test_examples)
     documents = table["document"].tolist()
     references = table["references"].tolist()
+    _warn_if_not_standard(params.dataset.name, len(table))
 
     started = time.perf_counter()
     sources = summarizer.loaded.processor.tokenize_source(documents)
     summaries = summarizer.summarize_tokens(sources, progress="decode test")
     decode_seconds = time.perf_counter() - started
-    predictions = [summary.text for summary in summaries]
+    predictions = split_like_references([summary.text for summary in summaries], references)
 
     options = ScoringOptions.from_params(evaluate.scoring)
     log.info("scoring %d predictions", len(predictions))
@@ -101,6 +125,7 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     baseline_scores = score_corpus(baseline_predictions, references, options)
 
     metrics: dict[str, Any] = {
+        "test_set": size_entry(params.dataset.name, len(predictions)),
         "test": model_scores.to_metrics(),
         f"baseline_{evaluate.baseline}_{evaluate.lead_n}": baseline_scores.to_metrics(),
         "checks": degeneracy_metrics(predictions, references),
@@ -134,7 +159,8 @@ def run_evaluate(params: Params) -> dict[str, Any]:
         if Paths.attention_dir.is_dir():
             run.log_artifact(Paths.attention_dir, "evaluation/attention")
     log.info(
-        "test ROUGE F1: %s (baseline %s)",
+        "test ROUGE F1 on %d examples: %s (baseline %s)",
+        model_scores.n_examples,
         " / ".join(f"{k} {v:.2f}" for k, v in model_scores.headline().items()),
         " / ".join(f"{v:.2f}" for v in baseline_scores.headline().values()),
     )
