@@ -190,6 +190,10 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
     pd.DataFrame(
         {"id": [f"v{i}" for i in range(12)], "document": documents, "summary": summaries}
     ).to_parquet(Paths.interim_split("validation"))
+    # A row validate dropped (validate.drop_invalid_rows) is not tuned on either.
+    Paths.validation_summary.parent.mkdir(parents=True)
+    Paths.validation_summary.write_text('{"success": true, "dropped_ids": {"validation": ["v11"]}}')
+    documents, summaries = documents[:11], summaries[:11]
 
     out = tmp_path / "trials.csv"
     common = ["--model", str(model_dir), "--params", str(params)]

@@ -132,7 +132,10 @@ def test_blank_extra_reference_is_a_missing_one_and_a_misspelt_field_is_an_error
         read_split(misspelt, "train")
 
 
-def test_test_set_size_is_reported_and_checked_against_the_documented_one() -> None:
+def test_test_set_size_is_reported_and_checked_against_the_documented_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     assert size_warning("gigaword", 1951) is None
     assert size_warning("my-own-data", 12) is None  # nothing documented, nothing to say
     warning = size_warning("cnndm", 11489)
@@ -142,12 +145,28 @@ def test_test_set_size_is_reported_and_checked_against_the_documented_one() -> N
         "name": "samsum",
         "examples": 819,
         "documented_examples": 819,
+        "modified_rows": None,  # no ingest report: nothing known
+        "note": None,
     }
+    # With ingest.filter_test the ingest report's word goes beside the scores.
+    report = {
+        "test_set": {
+            "source_rows": 11490,
+            "rows": 11488,
+            "note": "test set modified: 2 of 11490 rows",
+        }
+    }
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "ingest.json").write_text(json.dumps(report))
+    entry = size_entry("cnndm", 11488)
+    assert entry["modified_rows"] == 2
+    assert entry["note"] == "test set modified: 2 of 11490 rows"
 
 
 def test_mlflow_metrics_carry_the_number_of_examples_scored() -> None:
     scores = score_corpus(["a b c"], [["a b d"]], ScoringOptions(bootstrap_samples=0))
     metrics = {
+        "test_set": {"modified_rows": 2},
         "test": scores.to_metrics(),
         "checks": {"empty_share": 0.0},
         "decoding": {"examples_per_second": 1.0},
@@ -156,6 +175,7 @@ def test_mlflow_metrics_carry_the_number_of_examples_scored() -> None:
     flat = run_metrics(metrics, scores, ["duc2004"])
     assert flat["test_n_examples"] == 1
     assert flat["duc2004_n_examples"] == 1
+    assert flat["test_set_modified_rows"] == 2
 
 
 def test_predictions_are_split_into_sentences_only_for_multi_sentence_references() -> None:

@@ -101,6 +101,7 @@ def tune_decoding(
     """Score combinations of decoding options on held-out data and rank them."""
     import yaml
 
+    from summarizer.data.gate import dropped_ids
     from summarizer.errors import ConfigError
     from summarizer.evaluation import ScoringOptions
     from summarizer.evaluation.inputs import load_split
@@ -125,7 +126,7 @@ def tune_decoding(
     if rank_by not in scoring.rouge_types:
         raise ConfigError(f"--rank-by {rank_by}: not one of {', '.join(scoring.rouge_types)}")
     candidates = grid(evaluate.decode, grid_values)  # bad options fail before any decoding
-    table = load_split(split, max_examples)
+    table = load_split(split, max_examples, leave_out=dropped_ids()[split])
     trials = sweep(
         Summarizer.from_dir(model),
         table["document"].tolist(),

@@ -42,5 +42,18 @@ def require_validated() -> dict[str, frozenset[str]]:
             f"{summary_path}: describes other data than {Paths.interim} holds now; "
             "run the validate stage again"
         )
+    return _dropped(summary)
+
+
+def dropped_ids() -> dict[str, frozenset[str]]:
+    """Per split, the ids ``validate`` dropped, without the gate: for tools such as
+    ``tune-decoding`` that read an ingested split outside the pipeline (empty when validate has
+    not run)."""
+    if not Paths.validation_summary.is_file():
+        return {split: frozenset() for split in SPLITS}
+    return _dropped(read_json(Paths.validation_summary))
+
+
+def _dropped(summary: dict) -> dict[str, frozenset[str]]:
     dropped = summary.get("dropped_ids") or {}
     return {split: frozenset(map(str, dropped.get(split, ()))) for split in SPLITS}

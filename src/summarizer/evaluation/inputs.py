@@ -11,7 +11,7 @@ import pandas as pd
 from summarizer.config import ExtraTestSet, Paths
 from summarizer.data.formats import join_sentences, read_parallel_text
 from summarizer.evaluation.baselines import split_sentences
-from summarizer.io import read_stage_table
+from summarizer.io import read_json, read_stage_table
 
 # Test examples in each standard test set, as published (../shared/datasets/README.md), keyed by
 # dataset.name or extra test set name. A score on fewer is not comparable with the literature.
@@ -32,14 +32,21 @@ def _with_references(table: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def load_split(split: str, max_examples: int | None = None) -> pd.DataFrame:
+def load_split(
+    split: str, max_examples: int | None = None, leave_out: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """The ingested ``split`` (its first ``max_examples`` rows if given), with ``references``.
+
+    ``leave_out``: ids of rows that ``validate`` dropped (see
+    :func:`summarizer.data.gate.require_validated`); they are left out before the cut.
 
     Raises:
         DataError: if the ingest stage has not written the split (see
             :func:`~summarizer.io.read_stage_table`).
     """
     table = read_stage_table(Paths.interim_split(split), "ingest")
+    if leave_out:
+        table = table[~table["id"].astype(str).isin(leave_out)]
     if max_examples is not None:
         table = table.head(max_examples)
     return _with_references(table)
@@ -56,11 +63,18 @@ def load_extra_test_set(name: str, spec: ExtraTestSet) -> pd.DataFrame:
 
 def size_entry(name: str, examples: int) -> dict[str, str | int | None]:
     """The ``test_set`` entry of ``metrics.json``: how many examples were scored beside how many
-    the standard test set has (null when none is documented for ``name``)."""
+    the standard test set has (null when none is documented for ``name``), and ingest's word on
+    whether the split was changed (``ingest.filter_test``): "test set modified: N of M rows"."""
+    report = read_json(Paths.ingest_report) if Paths.ingest_report.is_file() else {}
+    ingested = report.get("test_set") or {}
+    counted = {"source_rows", "rows"} <= ingested.keys()
+    modified = ingested["source_rows"] - ingested["rows"] if counted else None
     return {
         "name": name,
         "examples": examples,
         "documented_examples": DOCUMENTED_TEST_SIZES.get(name),
+        "modified_rows": modified,
+        "note": ingested.get("note"),
     }
 
 

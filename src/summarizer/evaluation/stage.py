@@ -80,6 +80,8 @@ def run_metrics(
         {f"check_{k}": v for k, v in metrics["checks"].items() if isinstance(v, (int, float))}
     )
     flat["decode_examples_per_second"] = metrics["decoding"]["examples_per_second"]
+    if metrics["test_set"].get("modified_rows") is not None:
+        flat["test_set_modified_rows"] = metrics["test_set"]["modified_rows"]
     for name in extra_test_sets:
         flat.update(_prefixed(name, metrics[name]["model"]))
     return flat
@@ -159,9 +161,10 @@ def run_evaluate(params: Params) -> dict[str, Any]:
         if Paths.attention_dir.is_dir():
             run.log_artifact(Paths.attention_dir, "evaluation/attention")
     log.info(
-        "test ROUGE F1 on %d examples: %s (baseline %s)",
+        "test ROUGE F1 on %d examples: %s (baseline %s)%s",
         model_scores.n_examples,
         " / ".join(f"{k} {v:.2f}" for k, v in model_scores.headline().items()),
         " / ".join(f"{v:.2f}" for v in baseline_scores.headline().values()),
+        f"; {metrics['test_set']['note']}" if metrics["test_set"].get("note") else "",
     )
     return metrics

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from summarizer.config import DecodeParams
 from summarizer.errors import ConfigError
 from summarizer.evaluation.checks import degeneracy_metrics
+from summarizer.evaluation.inputs import split_like_references
 from summarizer.evaluation.scoring import ScoringOptions, score_corpus
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ def sweep(
         started = time.perf_counter()
         summaries = summarizer.summarize_tokens(sources, options)
         seconds = time.perf_counter() - started
-        predictions = [summary.text for summary in summaries]
+        # Sentence-split as evaluate does, so ROUGE-Lsum ranks trials as it scores the test set.
+        predictions = split_like_references([summary.text for summary in summaries], references)
         scores = score_corpus(predictions, references, scoring).headline()
         checks = degeneracy_metrics(predictions, references)
         changed = {
