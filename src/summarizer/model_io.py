@@ -13,6 +13,8 @@ CLI and the MLflow pyfunc all load exactly what was trained.
 from __future__ import annotations
 
 import json
+import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import torch
 from summarizer.config import TokenizeParams
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import Vocab
-from summarizer.errors import SummarizerError
+from summarizer.errors import SummarizerError, first_line
 from summarizer.io import atomic_directory
 from summarizer.model import Seq2Seq, Seq2SeqConfig
 
@@ -30,6 +32,8 @@ WEIGHTS = "model.pt"
 CONFIG = "config.json"
 TOKENIZER = "tokenizer.json"
 META = "meta.json"
+
+_REFUSED_GLOBAL = re.compile(r"unsupported global:? GLOBAL ([\w.]+)", re.IGNORECASE)
 
 
 class ModelLoadError(SummarizerError):
@@ -78,6 +82,34 @@ def _read_json(path: Path) -> Any:
         raise ModelLoadError(f"{path}: not valid JSON ({exc})") from None
 
 
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in ``path``, read by the safe unpickler only: a weights file can come from
+    anywhere a model directory is copied from, and a full unpickle would run any code in it."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message is mostly advice to pass weights_only=False, the one thing not to do
+        # with a file of unknown origin; only the refused object's name is worth repeating.
+        refused = _REFUSED_GLOBAL.search(str(exc))
+        what = f"it refers to {refused.group(1)}" if refused else "it holds more than tensors"
+        raise ModelLoadError(
+            f"{path}: refused by safe loading (weights_only): {what}, and unpickling it could "
+            "run code; a weights file written by train holds tensors only"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ModelLoadError(
+            f"{path}: not a readable PyTorch weights file: {first_line(exc)}"
+        ) from None
+    if not isinstance(state, dict) or not all(
+        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()
+    ):
+        raise ModelLoadError(
+            f"{path}: expected a state dict (parameter names to tensors), "
+            f"got {type(state).__name__}"
+        )
+    return state
+
+
 def load_model_dir(path: Path | str, device: torch.device | str = "cpu") -> LoadedModel:
     """Load a model directory onto ``device``, checking that vocabularies, config and weights
     belong together."""
@@ -107,7 +139,7 @@ def load_model_dir(path: Path | str, device: torch.device | str = "cpu") -> Load
     device = torch.device(device)
     model = Seq2Seq(config)
     try:
-        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        model.load_state_dict(_read_weights(weights))
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
         raise ModelLoadError(f"{weights}: weights do not fit {path / CONFIG}: {first}") from None

@@ -190,9 +190,20 @@ def test_server_answers_good_requests(server: str, expected: list[str], model_di
             {"dataframe_records": [{"document": 42}]},
             "document at row 0 is of type int; expected a string",
         ),
-        # ("inputs" values are cast to the declared string type by MLflow's parser before the
-        # model sees them, so type checks are only strict for the dataframe formats.)
+        # Checked as sent: MLflow's parser would cast these to "None", "12345" and "True".
         ({"inputs": ["fine", ""]}, "document at row 1 is empty"),
+        ({"inputs": [None]}, "document at row 0 is missing"),
+        ({"inputs": [12345]}, "document at row 0 is of type int"),
+        ({"inputs": [True]}, "document at row 0 is of type bool"),
+        # MLflow would drop an undeclared param with a warning in the server log.
+        ({"inputs": ["a b"], "params": {"temperature": 0.5}}, "unknown option(s) temperature"),
+        (
+            {"dataframe_records": [{"document": "a b"}], "params": {"min_length": 30}},
+            "min_length (30) must not exceed max_length (8)",
+        ),
+        # The limits of the serve section (the fixture's model has the defaults).
+        ({"inputs": ["a b"], "params": {"beam_size": 11}}, "beam_size 11 is above"),
+        ({"inputs": ["a b"] * 65}, "65 documents; at most 64 per request"),
         ({"dataframe_records": []}, "missing inputs ['document']"),
         ('{"dataframe_records": [', "valid JSON"),
         ({"documents": ["a"]}, "dataframe_records"),
@@ -210,7 +221,10 @@ def test_server_rejects_bad_requests_and_keeps_serving(
     server: str, expected: list[str], body: object, message: str
 ) -> None:
     response = invocations(server, body)
-    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.status_code == 400, (response.status_code, response.text)
     assert message in response.json()["message"], response.text
+    # The message only: no stack trace, and not the request echoed back.
+    assert set(response.json()) <= {"error_code", "message", "sqlstate", "error_class"}
+    assert "Failed to predict data" not in response.text and "Traceback" not in response.text
     after = invocations(server, {"dataframe_records": [{"document": DOCUMENTS[0]}]})
     assert after.status_code == 200 and after.json()["predictions"] == expected[:1]

@@ -9,14 +9,16 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModelContext
 
-from summarizer.config import DecodeParams
+from summarizer.config import DecodeParams, ServeParams
 from summarizer.inference import Summarizer
 from summarizer.registry import pip_requirements
 from summarizer.registry.pyfunc import (
     SummarizerModel,
+    check_limits,
     decode_options,
     documents_from_input,
     model_signature,
+    time_budget,
 )
 from tests.service.conftest import DECODE, gigaword_documents
 
@@ -97,3 +99,37 @@ def test_signature_declares_every_decoding_option_with_its_default() -> None:
     pins = pip_requirements()
     assert all("==" in pin and "+" not in pin for pin in pins)
     assert {pin.split("==")[0] for pin in pins} >= {"mlflow", "torch", "spacy", "pandas"}
+
+
+def test_limits_come_from_the_model_config(model_dir: Path) -> None:
+    instance = SummarizerModel()
+    serve = {"max_rows": 2, "max_document_chars": 50, "max_beam_size": 3, "max_length": 9}
+    config = {"decode": DECODE.model_dump(), "serve": serve}
+    instance.load_context(PythonModelContext({"model_dir": str(model_dir)}, config))
+    assert instance.limits == ServeParams(**serve)
+    # Called from Python (summarize -m models:/...), not over HTTP: no limits apply.
+    assert len(instance.predict(None, DOCUMENTS)) == 3
+
+
+@pytest.mark.parametrize(
+    ("documents", "update", "message"),
+    [
+        (["a"] * 3, {}, "3 documents; at most 2 per request"),
+        (["a", "b" * 51], {}, "document at row 1 has 51 characters; at most 50"),
+        (["a"], {"beam_size": 4}, "beam_size 4 is above this server's 3"),
+        (["a"], {"max_length": 10}, "max_length 10 is above this server's 9"),
+    ],
+)
+def test_work_beyond_the_limits_is_a_400(documents: list[str], update: dict, message: str) -> None:
+    limits = ServeParams(max_rows=2, max_document_chars=50, max_beam_size=3, max_length=9)
+    options = DecodeParams(beam_size=2, max_length=8).model_copy(update=update)
+    with pytest.raises(MlflowException, match=message) as raised:
+        check_limits(documents, options, limits)
+    assert raised.value.get_http_status_code() == 400
+    check_limits(["a", "b" * 50], DecodeParams(beam_size=3, max_length=9), limits)
+
+
+def test_time_budget_stays_under_the_server_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "10")
+    assert time_budget(ServeParams(max_seconds=45)) == pytest.approx(8.0)
+    assert time_budget(ServeParams(max_seconds=2)) == 2

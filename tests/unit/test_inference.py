@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,39 @@ def test_vocabulary_that_does_not_match_weights_is_named(model_dir: Path, tmp_pa
 def test_missing_model_directory(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="model directory not found"):
         load_model_dir(tmp_path / "nothing")
+
+
+class _RunsCode:
+    """Unpickling this calls ``print``: what a crafted weights file would do with os.system."""
+
+    def __reduce__(self) -> tuple:
+        return (print, ("unpickled",))
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (
+            {"encoder.weight": _RunsCode()},
+            r"model\.pt: refused by safe loading .*refers to print,",
+        ),
+        ([torch.zeros(2)], r"model\.pt: expected a state dict .*got list"),
+        (b"PK\x03\x04 truncated", r"model\.pt: not a readable PyTorch weights file"),
+    ],
+)
+def test_weights_file_that_is_not_a_state_dict_is_named(
+    model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    weights: object,
+    message: str,
+) -> None:
+    crafted = tmp_path / "crafted"
+    shutil.copytree(model_dir, crafted)
+    if isinstance(weights, bytes):
+        (crafted / "model.pt").write_bytes(weights)
+    else:
+        torch.save(weights, crafted / "model.pt")
+    with pytest.raises(ModelLoadError, match=message):
+        load_model_dir(crafted)
+    assert "unpickled" not in capsys.readouterr().out

@@ -16,7 +16,16 @@ from summarizer.cli.summarize import InputFormat, read_documents, summarize
 from summarizer.config import DecodeParams
 from summarizer.errors import DataError
 
-ROUTING = {"text", "file", "input_format", "field", "model", "output_format", "params_file"}
+ROUTING = {
+    "text",
+    "file",
+    "input_format",
+    "field",
+    "model",
+    "trust_model_code",
+    "output_format",
+    "params_file",
+}
 
 
 def test_decoding_options_are_exactly_decode_params_output_options() -> None:

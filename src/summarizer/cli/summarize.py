@@ -10,6 +10,7 @@ exactly those) and are validated by :meth:`DecodeParams.with_overrides` before a
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -102,16 +103,55 @@ def read_documents(
     return records
 
 
-def _is_mlflow_uri(model: str) -> bool:
-    return model.startswith(("models:/", "runs:/")) or "://" in model
+# Loading an MLflow model runs the Python code stored with it (a pyfunc logged from code is a
+# script). Registry models are code this project logged into the store it is configured with;
+# anything else runs only when asked for with --trust-model-code.
+TRUST_FLAG = "--trust-model-code"
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: not a drive
+
+
+class ModelSource(StrEnum):
+    """How ``--model`` is loaded."""
+
+    directory = "directory"  # a model directory: JSON and safely loaded weights, no code
+    registry = "registry"  # models:/ in the configured registry, through its pyfunc
+    mlflow = "mlflow"  # any other MLflow model: runs its code, only with --trust-model-code
+
+
+def model_source(model: str, trust_model_code: bool = False) -> ModelSource:
+    """Where ``model`` comes from, or an error when loading it would run code that was not
+    asked for (an MLflow model outside the configured registry)."""
+    if model.startswith("models:/") and not model.startswith("models://"):
+        return ModelSource.registry
+    if _URI_SCHEME.match(model):
+        what = "an MLflow model outside the configured registry"
+    elif Path(model).is_dir() and (Path(model) / "MLmodel").is_file():
+        what = "an MLflow model folder, not a model directory written by train"
+    elif Path(model).is_dir():
+        return ModelSource.directory
+    else:
+        raise SummarizerError(
+            f"--model {model}: neither a model directory nor a models:/<name>@<alias> URI"
+        )
+    if not trust_model_code:
+        raise SummarizerError(
+            f"--model {model}: {what}; loading it runs the Python code stored in it. Use a "
+            f"model directory or models:/<name>@<alias>, or pass {TRUST_FLAG} if you trust "
+            "its source"
+        )
+    return ModelSource.mlflow
 
 
 def summarize_documents(
-    documents: list[str], model: str, overrides: dict[str, Any], params: Params | None
+    documents: list[str],
+    model: str,
+    overrides: dict[str, Any],
+    params: Params | None,
+    trust_model_code: bool = False,
 ) -> list[str]:
     """Summaries from a registry model (through its pyfunc) or a local model directory (through
     :class:`~summarizer.inference.Summarizer` with the evaluate stage's options)."""
-    if _is_mlflow_uri(model):
+    if model_source(model, trust_model_code) != ModelSource.directory:
         from summarizer import registry
 
         # Only the options given on the command line: the rest are the model's own defaults.
@@ -121,14 +161,9 @@ def summarize_documents(
 
     from summarizer.inference import Summarizer
 
-    path = Path(model)
-    if not path.is_dir():
-        raise SummarizerError(
-            f"{model}: neither a model directory nor a models:/<name>@<alias> URI"
-        )
     defaults = params.evaluate.decode if params else DecodeParams()
     options = defaults.with_overrides(overrides)
-    return [summary.text for summary in Summarizer.from_dir(path).summarize(documents, options)]
+    return [summary.text for summary in Summarizer.from_dir(model).summarize(documents, options)]
 
 
 @command()
@@ -155,6 +190,15 @@ def summarize(
             "Default: models:/<register.model_name>@champion.",
         ),
     ] = None,
+    trust_model_code: Annotated[
+        bool,
+        typer.Option(
+            TRUST_FLAG,
+            help="Allow --model to be an MLflow model outside the configured registry (runs:/, "
+            "file://, s3://, an MLflow model folder). Loading one runs the Python code stored "
+            "in it: only for models from a source you trust.",
+        ),
+    ] = False,
     # The decoding options: DecodeParams.output_options(), one option each (a test checks it).
     beam_size: Annotated[int | None, typer.Option(help="1: greedy search.")] = None,
     max_length: Annotated[int | None, typer.Option(help="Most tokens per summary.")] = None,
@@ -180,9 +224,11 @@ def summarize(
     }
     DecodeParams().with_overrides(overrides)
 
-    records = read_documents(text, file, input_format, field)
     model = model or f"models:/{model_name(None, params)}@champion"
-    summaries = summarize_documents([doc for _, doc in records], model, overrides, params)
+    records = read_documents(text, file, input_format, field)
+    summaries = summarize_documents(
+        [doc for _, doc in records], model, overrides, params, trust_model_code
+    )
     out = sys.stdout
     for (record, _), summary in zip(records, summaries, strict=True):
         if output_format == OutputFormat.jsonl:

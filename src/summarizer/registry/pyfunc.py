@@ -10,10 +10,8 @@ Input:
   over HTTP ``{"dataframe_records": [{"document": "..."}]}`` or
   ``{"dataframe_split": {"columns": ["document"], "data": [["..."]]}}``;
 - a list of strings over HTTP: ``{"inputs": ["...", "..."]}`` (MLflow maps it onto the one
-  ``document`` column). MLflow's parser casts ``inputs`` values to the declared string type before
-  the model sees them, so only the dataframe formats reject a number or ``null`` with a 400. In
-  Python, MLflow's signature check turns a bare list into column ``0`` and rejects it: wrap it in
-  a DataFrame.
+  ``document`` column). In Python, MLflow's signature check turns a bare list into column ``0``
+  and rejects it: wrap it in a DataFrame.
 
 Output: a list of summaries, one string per document in input order
 (``{"predictions": ["...", "..."]}``): plain strings are the easiest to consume with curl or any
@@ -21,31 +19,58 @@ client, and nothing else per summary is worth a wider schema yet.
 
 Decoding options are MLflow ``params`` (``{"params": {"beam_size": 1}}``) with the training run's
 ``evaluate.decode`` values as defaults. Bad input (no ``document``, a missing, empty or non-string
-document, an invalid option) raises an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which
-the scoring server turns into an HTTP 400 with the message, and keeps serving.
+document, an unknown or invalid option) raises an ``MlflowException`` with
+``INVALID_PARAMETER_VALUE``, which the scoring server turns into an HTTP 400 with the message, and
+keeps serving.
+
+Behind ``mlflow models serve`` (:func:`guard_server`) a request is also checked as it arrived,
+before MLflow drops params its signature does not declare (a 400 names them) and casts ``inputs``
+values to strings (``[null]``, ``[12345]``, ``[true]`` are 400s). It may ask for no more work than
+the ``serve`` limits the model was logged with (rows, document length, ``beam_size``,
+``max_length``: a 400), and decoding stops with a 504 once it has taken ``serve.max_seconds`` or
+most of the server's own timeout, so no worker keeps computing for a client that was already
+answered. Error bodies hold the message only: no stack trace and no echo of the request.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
-from collections.abc import Mapping
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, set_model
+from mlflow.protos.databricks_pb2 import DEADLINE_EXCEEDED, INTERNAL_ERROR, ErrorCode
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 # Absolute imports of the summarizer's serving path only: MLflow runs this file by its path, not
 # as part of the package, and a serving machine has only the pinned runtime packages.
-from summarizer.config import DecodeParams
-from summarizer.errors import ConfigError
+from summarizer.config import DecodeParams, ServeParams
+from summarizer.errors import ConfigError, SummarizerError
 from summarizer.inference import Summarizer
 
 MODEL_ARTIFACT = "model_dir"  # key of the model directory in the pyfunc's artifacts
 DOCUMENT = "document"
 DECODE_CONFIG = "decode"  # key of the default decoding options in the model config
+SERVE_CONFIG = "serve"  # key of the request limits (ServeParams) in the model config
+# Hypotheses (documents x beam) decoded between two looks at the clock: few enough that a request
+# stops soon after its time is up, enough that batching still pays.
+DEADLINE_HYPOTHESES = 32
+# The share of the scoring server's timeout a request may spend decoding: the rest is parsing,
+# tokenizing and answering, so the client gets this model's message instead of a bare 504.
+SERVER_TIMEOUT_SHARE = 0.8
+
+_logger = logging.getLogger(__name__)
 
 
 def _invalid(message: str) -> MlflowException:
@@ -100,6 +125,21 @@ def decode_options(defaults: DecodeParams, params: Mapping[str, Any] | None) -> 
         raise _invalid(str(exc)) from None
 
 
+def check_limits(documents: list[str], options: DecodeParams, limits: ServeParams) -> None:
+    """A 400 naming the first thing a request asks for beyond ``limits`` (the ``serve`` section)."""
+    if len(documents) > limits.max_rows:
+        raise _invalid(f"{len(documents)} documents; at most {limits.max_rows} per request")
+    for row, document in enumerate(documents):
+        if len(document) > limits.max_document_chars:
+            raise _invalid(
+                f"{DOCUMENT} at row {row} has {len(document)} characters; at most "
+                f"{limits.max_document_chars}"
+            )
+    for option, limit in (("beam_size", limits.max_beam_size), ("max_length", limits.max_length)):
+        if getattr(options, option) > limit:
+            raise _invalid(f"{option} {getattr(options, option)} is above this server's {limit}")
+
+
 def model_signature(decode: DecodeParams) -> ModelSignature:
     """Input ``document`` (string), output one summary string per document, and every decoding
     option as an optional request param whose default is ``decode``'s value."""
@@ -119,24 +159,158 @@ def model_signature(decode: DecodeParams) -> ModelSignature:
     )
 
 
+@dataclass(frozen=True)
+class ServedRequest:
+    """The HTTP request ``predict`` is answering (see :meth:`SummarizerModel.serving`)."""
+
+    limits: ServeParams
+    deadline: float  # time.monotonic() after which decoding stops
+
+
+# The guard and predict run in the same worker thread for one request (the scoring server hands
+# each request to a thread), so a thread-local carries the request from one to the other.
+_served = threading.local()
+
+
+def served_request() -> ServedRequest | None:
+    """The HTTP request ``predict`` is answering, or None for a call from Python."""
+    return getattr(_served, "request", None)
+
+
 class SummarizerModel(PythonModel):
     """Summaries for documents, with the decoding options of the training run as defaults."""
 
     def load_context(self, context: Any) -> None:
-        """Load the model directory and the default decoding options the model was logged with."""
+        """Load the model directory, the default decoding options and the request limits the
+        model was logged with, and guard the scoring server if this process runs one."""
         self.summarizer = Summarizer.from_dir(context.artifacts[MODEL_ARTIFACT])
-        config = (context.model_config or {}).get(DECODE_CONFIG) or {}
-        self.defaults = DecodeParams.model_validate(config)
+        config = context.model_config or {}
+        self.defaults = DecodeParams.model_validate(config.get(DECODE_CONFIG) or {})
+        # A model logged before the serve section existed gets the default limits.
+        self.limits = ServeParams.model_validate(config.get(SERVE_CONFIG) or {})
+        guard_server(sys.modules.get("mlflow.pyfunc.scoring_server"))
+
+    def check_request(self, body: bytes | str) -> None:
+        """A 400 for what MLflow would change in ``body`` before :meth:`predict` sees it."""
+        check_raw_request(body, self)
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Mark the calls to :meth:`predict` inside as one HTTP request, with this model's limits
+        and a deadline from now."""
+        deadline = time.monotonic() + time_budget(self.limits)
+        _served.request = ServedRequest(self.limits, deadline)
+        try:
+            yield
+        finally:
+            _served.request = None
 
     # MLflow inspects this hint; a DataFrame (what the signature makes MLflow pass) keeps it
     # from adding a type-hint based conversion on top of the signature's checks.
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> list[str]:
-        """One summary per document, in input order; bad input or options raise a 400."""
+        """One summary per document, in input order; bad input or options raise a 400; over
+        HTTP, a request beyond the ``serve`` limits a 400 and one out of time a 504."""
         documents = documents_from_input(model_input)
         options = decode_options(self.defaults, params)
-        return [summary.text for summary in self.summarizer.summarize(documents, options)]
+        request = served_request()
+        if request is None:
+            return [summary.text for summary in self.summarizer.summarize(documents, options)]
+        check_limits(documents, options, request.limits)
+        summaries: list[str] = []
+        chunk_size = max(1, DEADLINE_HYPOTHESES // options.beam_size)
+        for start in range(0, len(documents), chunk_size):
+            if time.monotonic() > request.deadline:
+                raise MlflowException(
+                    f"stopped after {len(summaries)} of {len(documents)} documents: out of time; "
+                    "send fewer documents or a smaller beam_size or max_length",
+                    error_code=DEADLINE_EXCEEDED,
+                )
+            chunk = documents[start : start + chunk_size]
+            try:
+                summaries += [s.text for s in self.summarizer.summarize(chunk, options)]
+            except SummarizerError as exc:
+                raise _invalid(str(exc)) from None
+        return summaries
+
+
+def time_budget(limits: ServeParams) -> float:
+    """Seconds a served request may decode: ``serve.max_seconds``, or less under a shorter
+    scoring server timeout (``MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT``)."""
+    return min(
+        limits.max_seconds, SERVER_TIMEOUT_SHARE * MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
+    )
+
+
+def check_raw_request(body: bytes | str, model: SummarizerModel) -> None:
+    """A 400 for what MLflow would silently change before ``predict`` sees it: params the
+    signature does not declare (MLflow drops them) and ``inputs``/``instances`` values that are
+    not strings (MLflow casts ``null`` to "None", ``12345`` to "12345")."""
+    try:
+        request = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _invalid(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(request, dict):
+        return  # MLflow's own message says which keys it expects
+    params = request.get("params")
+    if params is not None:
+        if not isinstance(params, dict):
+            raise _invalid(f"params must be a JSON object, got {type(params).__name__}")
+        decode_options(model.defaults, params)
+    for key in ("inputs", "instances"):
+        raw = request.get(key)
+        # A list of records ({"document": ...}) becomes a DataFrame that predict checks.
+        records = isinstance(raw, list) and any(isinstance(value, dict) for value in raw)
+        if isinstance(raw, (list, dict)) and not records:
+            documents_from_input(raw)
+
+
+def clean_error(exc: MlflowException) -> MlflowException:
+    """``exc`` with its message only: MLflow prefixes a failed prediction with the whole input
+    (``Failed to predict data '...'``) and attaches a stack trace to parse errors, both of which
+    a client should not see. The full error goes to the server log."""
+    message = exc.message
+    if message.startswith(("Failed to predict data", "Failed to enforce schema")):
+        message = message.rpartition("Error: ")[2]
+    if exc.json_kwargs.get("stack_trace"):
+        _logger.warning("request failed: %s\n%s", exc.message, exc.json_kwargs["stack_trace"])
+    return MlflowException(message.strip(), error_code=ErrorCode.Value(exc.error_code))
+
+
+def guard_server(server: Any) -> None:
+    """Wrap the scoring server's ``invocations`` (looked up by name for every request) so that
+    each JSON request to a :class:`SummarizerModel` is checked as it arrived, carries its limits
+    and deadline to ``predict``, and fails with a message and nothing else. No-op outside
+    ``mlflow models serve`` (the module is not loaded) and when already wrapped."""
+    if server is None or getattr(server.invocations, "summarizer_guard", False):
+        return
+    invocations: Callable[..., Any] = server.invocations
+
+    def guarded(data: Any, content_type: str | None, model: Any, input_schema: Any) -> Any:
+        try:
+            python_model = model.unwrap_python_model()
+        except Exception:  # not a PythonModel: some other flavor, not ours to guard
+            python_model = None
+        # Duck-typed: each load runs this file afresh, so a later model's class is another one.
+        if not hasattr(python_model, "serving") or not hasattr(python_model, "check_request"):
+            return invocations(data, content_type, model, input_schema)
+        try:
+            if (content_type or "").split(";")[0].strip() == "application/json":
+                python_model.check_request(data)
+            with python_model.serving():
+                return invocations(data, content_type, model, input_schema)
+        except MlflowException as exc:
+            raise clean_error(exc) from None
+        except Exception:
+            _logger.exception("request failed")
+            raise MlflowException(
+                "internal error while summarizing; the server log has the details",
+                error_code=INTERNAL_ERROR,
+            ) from None
+
+    guarded.summarizer_guard = True  # type: ignore[attr-defined]
+    server.invocations = guarded
 
 
 set_model(SummarizerModel())
