@@ -1,4 +1,8 @@
-"""The register stage and promotion against a real SQLite-backed MLflow registry."""
+"""The register stage and promotion against a real SQLite-backed MLflow registry.
+
+More in ``test_registry_gate.py`` (the registration gate, the smoke check) and
+``test_registry_concurrency.py`` (registrations at once, interrupted registrations).
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,43 @@ from summarizer import registry
 from summarizer.cli import app
 from summarizer.config import DecodeParams
 from tests.service.conftest import (
+    DECODE,
     MODEL_NAME,
     Store,
     register_run,
     write_metrics,
     write_params,
 )
+
+# What reports/metrics.json holds beside "test" (the evaluate stage writes all of it): the
+# baseline entry and the degeneracy checks the gate reads; the default model's numbers.
+BASELINE_KEY = "baseline_lead_words_8"
+GOOD_CHECKS = {
+    "distinct_prediction_share": 0.985,
+    "repeated_trigram_rate": 0.00013,
+    "empty_prediction_share": 0.0,
+    "n_examples": 50,
+}
+
+
+def write_evaluation(path: Path, baseline: float = 10.0, **test_metrics: float) -> Path:
+    """A complete reports/metrics.json: test scores, a lead-8 baseline and passing checks."""
+    write_metrics(path, **test_metrics)
+    metrics = json.loads(path.read_text())
+    metrics[BASELINE_KEY] = {"rougeL_f": baseline, "rouge1_f": baseline + 2, "n_examples": 50}
+    metrics["checks"] = GOOD_CHECKS
+    path.write_text(json.dumps(metrics) + "\n")
+    return path
+
+
+def logged_models(store: Store, run_id: str) -> list:
+    client = store.client()
+    experiment = client.get_run(run_id).info.experiment_id
+    return list(
+        client.search_logged_models(
+            experiment_ids=[experiment], filter_string=f"source_run_id = '{run_id}'"
+        )
+    )
 
 
 def aliases(store: Store) -> dict[str, str]:
@@ -91,23 +126,74 @@ def test_register_stage_from_the_cli(
     (workspace / "models" / "mlflow_run.json").write_text(
         json.dumps({"run_id": run_id, "tracking_uri": store.uri, "finished": True})
     )
-    write_metrics(workspace / "reports" / "metrics.json", rougeL_f=17.25, rouge1_f=30.0)
+    metrics = write_evaluation(
+        workspace / "reports" / "metrics.json", baseline=17.25, rougeL_f=17.25, rouge1_f=30.0
+    )
     params = write_params(workspace / "params.yaml")
     monkeypatch.chdir(workspace)
 
+    # Equal to the baseline is not better than it: the gate refuses, the reasons are recorded.
+    refused = CliRunner().invoke(app, ["register", "--params", str(params)])
+    assert refused.exit_code == 0, refused.output
+    report = json.loads((workspace / "reports" / "register.json").read_text())
+    assert report["registered"] is False and report["gate"]["passed"] is False
+    assert report["reason"] == (
+        "failed the registration gate: rougeL_f 17.2500 does not beat the baseline lead_words_8 "
+        "(17.2500)"
+    )
+    assert store.client().search_model_versions(f"name = '{MODEL_NAME}'") == []
+    assert store.client().get_run(run_id).data.tags["register.gate"] == "failed"
+
+    write_evaluation(metrics, baseline=16.0, rougeL_f=17.25, rouge1_f=30.0)
     result = CliRunner().invoke(app, ["register", "--params", str(params)])
     assert result.exit_code == 0, result.output
     report = json.loads((workspace / "reports" / "register.json").read_text())
     assert report["registered"] is True and report["version"] == "1"
     assert report["run_id"] == run_id and report["value"] == 17.25
+    assert report["gate"]["passed"] is True and report["model_reused"] is True
+    assert report["gate"]["checks"]["baseline_lead_words_8"]["threshold"] == 16.0
     version = store.client().get_model_version(MODEL_NAME, "1")
     assert version.tags["metric.rougeL_f"] == "17.25" and version.tags["git_commit"] == "abc"
+    assert version.tags["baseline.lead_words_8"] == "16.0"
+    assert version.tags["check.distinct_prediction_share"] == "0.985"
+    assert version.tags["registration"] == "complete"
 
     again = CliRunner().invoke(app, ["register", "--params", str(params)])
     assert again.exit_code == 0, again.output
     report = json.loads((workspace / "reports" / "register.json").read_text())
     assert report["registered"] is False
     assert "this run is already version 1" in report["reason"]
+    # Three register calls, one logged model in the run.
+    assert len(logged_models(store, run_id)) == 1
+
+
+@pytest.mark.slow
+def test_the_model_is_logged_once_per_run(store: Store, model_dir: Path) -> None:
+    run_id = store.new_run()
+
+    def register(decode: DecodeParams = DECODE) -> registry.RegisterOutcome:
+        return registry.log_and_register(
+            uri=store.uri,
+            run_id=run_id,
+            model_name=MODEL_NAME,
+            model_dir=model_dir,
+            test_metrics={"rougeL_f": 20.0},
+            decode=decode,
+        )
+
+    first = register()
+    assert first.registered and not first.model_reused
+    for _ in range(3):
+        again = register()
+        assert not again.registered and again.model_reused
+        assert again.model_uri == first.model_uri
+    assert [m.model_id for m in logged_models(store, run_id)] == [first.model_uri.split("/")[-1]]
+    # A different model (other default decoding options) is another logged model; with the
+    # same score, the run is still the version it was.
+    other = register(DECODE.model_copy(update={"beam_size": 3}))
+    assert not other.model_reused and other.model_uri != first.model_uri
+    assert not other.registered and "this run is already version 1" in other.reason
+    assert len(logged_models(store, run_id)) == 2
 
 
 @pytest.mark.slow
@@ -121,7 +207,8 @@ def test_promote_guards_dry_run_force_and_rollback(store: Store, model_dir: Path
 
     plan = registry.promote(store.uri, MODEL_NAME, dry_run=True)  # default: @challenger
     assert (plan.version, plan.previous, plan.changed) == ("2", None, False)
-    assert plan.checks["load"] == "ok" and plan.checks["smoke"] == "ok" and plan.smoke_summary
+    assert plan.checks["load"] == "ok" and plan.smoke_summary
+    assert plan.checks["smoke"].startswith("ok: ") and len(plan.smoke_summaries) == 6
     assert "champion" not in aliases(store)
 
     first = registry.promote(store.uri, MODEL_NAME, 1, reason="first release", user="ana")
@@ -207,3 +294,22 @@ def test_clear_errors_for_missing_model_version_alias_and_store(store: Store) ->
     dead = "http://127.0.0.1:9"  # nothing listens on the discard port
     with pytest.raises(TrackingError, match=re.escape(f"{dead} cannot be reached")):
         registry.list_versions(dead, MODEL_NAME)
+
+
+@pytest.mark.slow
+def test_the_serve_limits_travel_with_the_logged_model(store: Store, model_dir: Path) -> None:
+    import mlflow
+
+    from summarizer.config import ServeParams
+    from summarizer.errors import ConfigError
+    from summarizer.registry import pyfunc
+
+    run_id = store.new_run()
+    limits = ServeParams(max_rows=3, max_beam_size=4)
+    info = registry.log_model(store.uri, run_id, model_dir, DecodeParams(beam_size=2), limits)
+    mlflow.set_tracking_uri(store.uri)
+    config = mlflow.models.Model.load(info.model_uri).flavors["python_function"]["config"]
+    assert config[pyfunc.SERVE_CONFIG] == limits.model_dump()
+    # Defaults the server would refuse on every request are refused when logging.
+    with pytest.raises(ConfigError, match="beam_size 5 is above this server's 4"):
+        registry.log_model(store.uri, run_id, model_dir, DecodeParams(beam_size=5), limits)

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 import pytest
 
+from summarizer.config import RegisterParams
 from summarizer.registry.policy import (
     RegistryError,
     best_version,
+    challenger_target,
     decide_registration,
+    gate_registration,
+    gate_tags,
     guard_promotion,
     is_better,
+    is_decided,
     metric_tags,
+    registration_state,
     rollback_target,
     selection_value,
+    smoke_problems,
     stored_metric,
     stored_metrics,
+    survives,
 )
 
 
@@ -29,9 +38,15 @@ class Version:
     run_id: str | None = None
 
 
-def scored(version: str, value: float | str | None, run_id: str | None = None) -> Version:
-    """A version storing ``value`` as its rougeL_f (None: storing no metric at all)."""
-    return Version(version, {} if value is None else {"metric.rougeL_f": str(value)}, run_id)
+def scored(
+    version: str, value: float | str | None, run_id: str | None = None, state: str | None = None
+) -> Version:
+    """A version storing ``value`` as its rougeL_f (None: storing no metric at all), and
+    ``state`` as its registration state (None: no tag, as versions registered by hand)."""
+    tags = {} if value is None else {"metric.rougeL_f": str(value)}
+    if state is not None:
+        tags["registration"] = state
+    return Version(version, tags, run_id)
 
 
 # ------------------------------------------------------------------------------ stored metrics
@@ -140,6 +155,297 @@ def test_versions_without_the_metric_are_left_out_of_the_comparison() -> None:
     mixed = decide_registration(21.0, "rougeL_f", True, [scored("1", None), scored("2", 20)], "r")
     assert mixed.register and mixed.best.incomparable == ["1"]
     assert mixed.best_before == {"version": "2", "value": 20.0}
+
+
+# --------------------------------------------------------------------------------------- gate
+# reports/metrics.json of the default model (evaluate stage), the parts the gate reads.
+DEFAULT_EVALUATION = {
+    "test": {"rougeL_f": 22.1417},
+    "baseline_lead_words_8": {"rougeL_f": 19.9544, "rougeL_f_low": 19.1, "n_examples": 1951},
+    "checks": {
+        "distinct_prediction_share": 0.9851,
+        "repeated_trigram_rate": 0.00013,
+        "empty_prediction_share": 0.0,
+        "mean_prediction_length": 5.9,
+        "length_ratio": 0.67,
+        "n_examples": 1951,
+    },
+    "decoding": {"examples": 1951},
+}
+
+
+def evaluation(baseline: float = 19.9544, **checks: float) -> dict:
+    report = {**DEFAULT_EVALUATION, "checks": {**DEFAULT_EVALUATION["checks"], **checks}}
+    report["baseline_lead_words_8"] = {"rougeL_f": baseline}
+    return report
+
+
+def gate(value: float, report: dict, **settings: object) -> object:
+    return gate_registration(value, "rougeL_f", True, report, RegisterParams(**settings))
+
+
+def test_the_default_model_passes_the_gate_with_the_default_thresholds() -> None:
+    verdict = gate(22.1417, DEFAULT_EVALUATION)
+    assert verdict.passed and verdict.reasons == []
+    assert [check.name for check in verdict.checks] == [
+        "baseline_lead_words_8",
+        "distinct_prediction_share",
+        "empty_prediction_share",
+        "repeated_trigram_rate",
+    ]
+    report = verdict.to_report()
+    assert report["applied"] and report["passed"]
+    assert report["checks"]["baseline_lead_words_8"] == {
+        "value": 22.1417,
+        "threshold": 19.9544,
+        "passed": True,
+    }
+    assert gate_tags(verdict) == {
+        "baseline.lead_words_8": "19.9544",
+        "check.distinct_prediction_share": "0.9851",
+        "check.empty_prediction_share": "0.0",
+        "check.repeated_trigram_rate": "0.00013",
+    }
+
+
+@pytest.mark.parametrize("value", [0.0, 22.58])  # far below, and equal: a tie does not beat it
+def test_a_run_must_strictly_beat_the_baseline(value: float) -> None:
+    verdict = gate(value, evaluation(baseline=22.58))
+    assert not verdict.passed
+    assert verdict.reasons == [
+        f"rougeL_f {value:.4f} does not beat the baseline lead_words_8 (22.5800)"
+    ]
+
+
+def test_the_baseline_follows_greater_is_better_and_can_be_switched_off() -> None:
+    lower = gate_registration(2.0, "rougeL_f", False, evaluation(baseline=3.0), RegisterParams())
+    assert lower.passed
+    assert gate(1.0, evaluation(baseline=22.58), require_beat_baseline=False).passed
+
+
+def test_a_run_must_beat_every_baseline_of_the_report() -> None:
+    report = {**evaluation(baseline=10.0), "baseline_lead_sentences_3": {"rougeL_f": 25.0}}
+    verdict = gate(20.0, report)
+    assert verdict.reasons == [
+        "rougeL_f 20.0000 does not beat the baseline lead_sentences_3 (25.0000)"
+    ]
+
+
+def test_degenerate_outputs_fail_the_gate_with_the_setting_that_decides() -> None:
+    verdict = gate(
+        30.0,
+        evaluation(
+            distinct_prediction_share=0.13,
+            empty_prediction_share=0.2,
+            repeated_trigram_rate=0.35,
+        ),
+    )
+    assert verdict.reasons == [
+        "distinct_prediction_share 0.1300 is below the minimum 0.8 (register.min_distinct_share)",
+        "empty_prediction_share 0.2000 is above the maximum 0.01 (register.max_empty_share)",
+        "repeated_trigram_rate 0.3500 is above the maximum 0.1 "
+        "(register.max_repeated_trigram_rate)",
+    ]
+    relaxed = gate(
+        30.0,
+        evaluation(distinct_prediction_share=0.13),
+        min_distinct_share=0.1,
+    )
+    assert relaxed.passed
+    # Limits are inclusive.
+    assert gate(30.0, evaluation(distinct_prediction_share=0.8, empty_prediction_share=0.01)).passed
+
+
+def test_a_report_the_gate_cannot_read_fails_it() -> None:
+    verdict = gate(30.0, {"test": {"rougeL_f": 30.0}, "baseline_lead_words_8": {"rouge1_f": 3}})
+    assert verdict.reasons == [
+        "the evaluation report has no baseline ('baseline_*') scored on rougeL_f; run the "
+        "evaluate stage",
+        "the evaluation report has no checks.distinct_prediction_share; run the evaluate stage",
+        "the evaluation report has no checks.empty_prediction_share; run the evaluate stage",
+        "the evaluation report has no checks.repeated_trigram_rate; run the evaluate stage",
+    ]
+    not_a_number = gate(30.0, evaluation(distinct_prediction_share=float("nan")))
+    assert not not_a_number.passed
+
+
+# --------------------------------------------------------------------------------- smoke test
+DOCUMENTS = [f"document {index} about something else entirely ." for index in range(6)]
+
+
+def test_smoke_summaries_of_a_working_model_pass() -> None:
+    default_model = [
+        "eu finance ministers agree to cut budget",
+        "powerful earthquake hits northern tokyo",
+        "police arrest five anti-nuclear protesters",
+        "yankees beat red sox #-#",
+        "oil prices close sharply",
+        "u.n. security council rejects un mission in lebanon",
+    ]
+    assert smoke_problems(DOCUMENTS, default_model) == []
+    # The barely trained test model: poor, repetitive, but not the same words for everything.
+    tiny_model = [
+        "heavy dutch dutch tin dutch international international dutch",
+        "eu u.s in #",
+        "eu u.s in # in in u.s",
+        "dutch dutch tin french french international french dutch",
+        "eu u.s #",
+        "eu u.s #",
+    ]
+    assert smoke_problems(DOCUMENTS, tiny_model) == []
+
+
+def test_a_model_writing_on_on_for_everything_fails_the_smoke_check() -> None:
+    assert smoke_problems(DOCUMENTS, ["on on"] * 6) == [
+        "summary made of one word repeated: 'on on'",
+        "1 distinct summaries for 6 unrelated documents",
+        "1 different words over the summaries of 6 unrelated documents (on)",
+    ]
+    # One document alone: "on on" is still not a summary.
+    assert smoke_problems(DOCUMENTS[:1], ["on on"]) == [
+        "summary made of one word repeated: 'on on'"
+    ]
+
+
+def test_the_same_few_words_for_every_document_fail_the_smoke_check() -> None:
+    same = ["police arrest protesters"] * 6
+    assert smoke_problems(DOCUMENTS, same) == [
+        "1 distinct summaries for 6 unrelated documents",
+        "3 different words over the summaries of 6 unrelated documents "
+        "(arrest, police, protesters)",
+    ]
+    # Six different summaries, but of the same two words.
+    shuffled = ["police arrest", "arrest police", "police police arrest", "arrest", "police"]
+    shuffled.append("arrest arrest police")
+    assert smoke_problems(DOCUMENTS, shuffled) == [
+        "2 different words over the summaries of 6 unrelated documents (arrest, police)"
+    ]
+
+
+def test_empty_or_missing_smoke_summaries_fail() -> None:
+    summaries = ["a b", "", "c d", "e f", " ", "g h"]
+    assert smoke_problems(DOCUMENTS, summaries) == ["empty summary for document(s) 1, 4"]
+    assert smoke_problems(DOCUMENTS, ["a"] * 5) == [
+        f"expected 6 summaries (strings), got {['a'] * 5!r}"
+    ]
+    assert smoke_problems(DOCUMENTS[:1], [None]) == ["expected 1 summaries (strings), got [None]"]
+
+
+# ------------------------------------------------------------------ concurrent registration
+def test_registration_state_of_a_version_without_the_tag_is_complete() -> None:
+    assert registration_state(scored("1", 20)) == "complete"
+    assert registration_state(scored("1", 20, state="pending")) == "pending"
+    assert not is_decided(scored("1", 20, state="pending"))
+    assert is_decided(scored("1", 20, state="kept")) and is_decided(scored("1", 20))
+
+
+def test_of_two_equal_versions_created_at_once_the_first_survives() -> None:
+    both = [scored("1", 20, state="pending"), scored("2", 20, state="pending")]
+    assert survives(both[0], both, "rougeL_f", True).keeps  # nothing was created before it
+    second = survives(both[1], both, "rougeL_f", True)
+    assert not second.keeps and second.beaten_by.version == "1" and second.earlier == ["1"]
+    assert second.reason("rougeL_f", 20.0) == (
+        "rougeL_f 20.0000 does not beat version 1 (20.0000), registered concurrently"
+    )
+
+
+def test_a_version_survives_only_if_it_beats_every_version_below_it() -> None:
+    versions = [
+        scored("1", 20),
+        scored("2", None),  # cannot be ranked: left out
+        scored("3", 22, state="pending"),  # still counts: see survives()
+        scored("4", 21, state="pending"),
+        scored("5", 23, state="pending"),
+    ]
+    assert survives(versions[2], versions, "rougeL_f", True).keeps
+    fourth = survives(versions[3], versions, "rougeL_f", True)
+    assert not fourth.keeps and fourth.beaten_by.version == "3"
+    assert survives(versions[4], versions, "rougeL_f", True).keeps
+    # Versions above it were created after it: they do not matter.
+    assert survives(versions[0], versions, "rougeL_f", True).keeps
+    # Lower is better.
+    assert survives(versions[3], versions, "rougeL_f", False).keeps is False  # 20 is lower
+    assert survives(scored("6", 19, state="pending"), versions, "rougeL_f", False).keeps
+
+
+def test_challenger_target_is_the_best_decided_version() -> None:
+    versions = [scored("1", 20), scored("2", 22, state="kept"), scored("3", 25, state="pending")]
+    assert challenger_target(versions, "rougeL_f", True).version == "2"
+    assert challenger_target([scored("1", 20), scored("2", 20)], "rougeL_f", True).version == "1"
+    assert challenger_target([scored("1", 20, state="pending")], "rougeL_f", True) is None
+
+
+def registration_steps(registry_: dict, run: str, value: int, log: dict):
+    """One register run as the steps that touch the store, each a read or a write (yield:
+    another registration may run in between): decide on the versions read, create a pending
+    version, read the versions again, keep or delete it."""
+
+    def live() -> list[Version]:
+        return [
+            scored(number, entry["value"], run_id=entry["run"], state=entry["state"])
+            for number, entry in sorted(registry_.items(), key=lambda item: int(item[0]))
+            if not entry["deleted"]
+        ]
+
+    seen = live()
+    yield
+    if not decide_registration(value, "rougeL_f", True, seen, run).register:
+        log[run] = ("skipped", None)
+        return
+    number = str(len(registry_) + 1)  # the store numbers versions in creation order
+    registry_[number] = {"value": value, "run": run, "state": "pending", "deleted": False}
+    yield
+    seen = live()
+    yield
+    candidate = next(v for v in seen if v.version == number)
+    if survives(candidate, seen, "rougeL_f", True).keeps:
+        registry_[number]["state"] = "kept"
+        log[run] = ("kept", number)
+    else:
+        registry_[number]["deleted"] = True
+        log[run] = ("withdrawn", number)
+
+
+def test_registrations_interleaved_any_way_keep_what_one_at_a_time_would() -> None:
+    """Random interleavings of several registrations (with ties): the versions that stay are
+    those a one-at-a-time registration, in version order, would keep; a run left out is beaten
+    by a version that stays; @challenger goes to the best."""
+    for seed in range(500):
+        check_interleaving(seed)
+
+
+def check_interleaving(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [rng.choice([18, 20, 20, 22]) for _ in range(rng.randint(2, 5))]
+    registry_: dict = {}
+    log: dict = {}
+    running = {
+        f"run-{i}": registration_steps(registry_, f"run-{i}", value, log)
+        for i, value in enumerate(values)
+    }
+    while running:
+        run = rng.choice(sorted(running))
+        try:
+            next(running[run])
+        except StopIteration:
+            del running[run]
+
+    kept = [(n, e["value"]) for n, e in sorted(registry_.items(), key=lambda i: int(i[0]))]
+    kept = [(n, value) for n, value in kept if not registry_[n]["deleted"]]
+    one_at_a_time, best = [], None
+    for number, entry in sorted(registry_.items(), key=lambda item: int(item[0])):
+        if best is None or entry["value"] > best:
+            one_at_a_time.append((number, entry["value"]))
+            best = entry["value"]
+    context = f"seed {seed}: values {values}, versions {registry_}"
+    assert kept == one_at_a_time, context
+    assert kept, context  # the first version created always stays
+    best_kept = kept[-1][1]
+    for run, (fate, _) in log.items():
+        if fate != "kept":
+            assert values[int(run.split("-")[1])] <= best_kept, context
+    decided = [scored(n, registry_[n]["value"], state="kept") for n, _ in kept]
+    assert challenger_target(decided, "rougeL_f", True).version == kept[-1][0], context
 
 
 # ---------------------------------------------------------------------------------- promotion

@@ -45,7 +45,11 @@ def models(name: NameOption = None, params_file: ParamsOption = PARAMS_FILE) -> 
     for row in rows:
         table.add_row(
             row.version,
-            " ".join(f"@{alias}" for alias in row.aliases) or "-",
+            " ".join(
+                [f"@{alias}" for alias in row.aliases]
+                + ([f"({row.registration})"] if row.registration == "pending" else [])
+            )
+            or "-",
             *(f"{row.metrics[k]:.2f}" if k in row.metrics else "-" for k in metric_keys),
             row.git_commit[:10],
             row.data_hash[:10],

@@ -12,6 +12,12 @@ Aliases (MLflow 3 has no stages):
   ``rollback``. Each promotion tags the new champion with the previous one, so a rollback knows
   where to go back to.
 
+A run becomes a version only if it passes the gate (beats the dataset's baseline, passes the
+degeneracy checks of ``reports/metrics.json`` and a smoke test) and beats every version.
+Registration is atomic without a lock, on SQLite and on a tracking server alike: a version is
+created ``pending`` and re-checked against the versions created before it, and a ``register``
+finishes what an interrupted one left (see :mod:`.registration`).
+
 Modules: :mod:`.policy` decides (pure functions over version metadata), :mod:`.registration`
 and :mod:`.promotion` apply the decisions, :mod:`.versions` reads the registry,
 :mod:`.logged_model` logs, loads and calls the model, :mod:`.pyfunc` is the model MLflow runs
@@ -20,6 +26,7 @@ stage.
 """
 
 from summarizer.registry.logged_model import (
+    ensure_logged,
     load_model,
     log_model,
     pip_requirements,
@@ -42,6 +49,7 @@ __all__ = [
     "RegistryError",
     "VersionRow",
     "check_model_uri",
+    "ensure_logged",
     "list_versions",
     "load_model",
     "log_and_register",

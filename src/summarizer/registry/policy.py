@@ -1,20 +1,30 @@
 """The registry's decisions, as pure functions over version metadata: no MLflow, no I/O.
 
-Is a run better than every registered version? Which version is the best? May a version become
-``@champion``? Where does a rollback go? Each answer is computed here from what the registry
-stores on each version (its tags) and applied by :mod:`.registration` and :mod:`.promotion`, so
-the rules can be tested in milliseconds and read in one place.
+Does a run pass the registration gate (beats the baseline, not degenerate)? Is it better than
+every registered version? Does a version just created survive the re-check against the versions
+created before it? Which version should ``@challenger`` point at? Does a smoke prediction look
+like a working summarizer? May a version become ``@champion``? Where does a rollback go? Each
+answer is computed here from what the registry stores on each version (its tags) and applied by
+:mod:`.registration` and :mod:`.promotion`, so the rules can be tested in milliseconds and read
+in one place.
 
 Metrics are stored as version tags (``metric.<key>``), not as MLflow metrics, because tags are
 what a model version has; every comparison reads them, never a value this process remembers.
+
+Registration is optimistic, so that it is atomic on any store without a lock (see
+:mod:`.registration`): a version is created ``pending``, then :func:`survives` decides from the
+versions numbered below it, which the store created before it, whether it stays. The rule only
+reads stored tags, so every process that applies it to a version reaches the same answer.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from summarizer.config import RegisterParams
 from summarizer.errors import SummarizerError
 
 CHAMPION = "champion"
@@ -25,6 +35,19 @@ DEFAULT_METRIC = "rougeL_f"
 METRIC_TAG = "metric."
 SELECTION_TAG = "selection_metric"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
+BASELINE_TAG = "baseline."  # the baseline's value of each ranked metric, beside the version's
+CHECK_TAG = "check."  # the degeneracy checks the version passed
+
+# Where a registration stands, as a version tag. A version without the tag (registered by hand,
+# or before the tag existed) counts as complete.
+REGISTRATION_TAG = "registration"
+PENDING = "pending"  # created; not yet re-checked against the versions created before it
+KEPT = "kept"  # re-checked and kept; @challenger not yet confirmed
+COMPLETE = "complete"  # kept, and @challenger was confirmed on the best version since
+
+# In reports/metrics.json (written by the evaluate stage).
+BASELINE_PREFIX = "baseline_"  # baseline_<evaluate.baseline>_<evaluate.lead_n>
+CHECKS_KEY = "checks"
 
 # Confidence bounds of a metric: reported by evaluate, never ranked on or stored as tags.
 INTERVAL_SUFFIXES = ("_low", "_high")
@@ -158,6 +181,284 @@ def decide_registration(
         + (f"; this run is already version {', '.join(same_run)}" if same_run else "")
     )
     return RegistrationDecision(False, reason, metric, value, best, previous)
+
+
+# --------------------------------------------------------------------------------------- gate
+@dataclass(frozen=True)
+class GateCheck:
+    """One condition of the registration gate: what was measured, the limit, and the verdict."""
+
+    name: str
+    value: float | None
+    threshold: float | None
+    passed: bool
+    reason: str  # why it failed, as the report and the run state it ("" when it passed)
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """All conditions of the registration gate; the run may become a version only if all pass."""
+
+    checks: tuple[GateCheck, ...] = ()
+    applied: bool = True  # False: no evaluation report was given, only the smoke check applies
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [check.reason for check in self.checks if not check.passed]
+
+    def with_checks(self, *checks: GateCheck) -> GateVerdict:
+        return GateVerdict((*self.checks, *checks), applied=self.applied)
+
+    def to_report(self) -> dict[str, Any]:
+        """The gate as ``reports/register.json`` records it."""
+        return {
+            "applied": self.applied,
+            "passed": self.passed,
+            "reasons": self.reasons,
+            "checks": {
+                check.name: {
+                    "value": check.value,
+                    "threshold": check.threshold,
+                    "passed": check.passed,
+                }
+                for check in self.checks
+            },
+        }
+
+
+NOT_APPLIED = GateVerdict(applied=False)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def baselines(evaluation: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The baseline entries of an evaluation report, by name (``lead_words_8`` for the entry
+    ``baseline_lead_words_8``)."""
+    return {
+        key.removeprefix(BASELINE_PREFIX): entry
+        for key, entry in evaluation.items()
+        if key.startswith(BASELINE_PREFIX) and isinstance(entry, Mapping)
+    }
+
+
+def baseline_check(
+    value: float, metric: str, greater_is_better: bool, evaluation: Mapping[str, Any]
+) -> list[GateCheck]:
+    """The run must strictly beat every baseline of the evaluation report on ``metric``; a report
+    without a baseline scored on ``metric`` fails (the gate cannot be verified)."""
+    scored = {
+        name: _number(entry.get(metric))
+        for name, entry in baselines(evaluation).items()
+        if _number(entry.get(metric)) is not None
+    }
+    if not scored:
+        return [
+            GateCheck(
+                "baseline",
+                None,
+                None,
+                False,
+                f"the evaluation report has no baseline ('{BASELINE_PREFIX}*') scored on "
+                f"{metric}; run the evaluate stage",
+            )
+        ]
+    checks = []
+    for name, baseline_value in sorted(scored.items()):
+        assert baseline_value is not None
+        passed = is_better(value, baseline_value, greater_is_better)
+        checks.append(
+            GateCheck(
+                f"baseline_{name}",
+                value,
+                baseline_value,
+                passed,
+                ""
+                if passed
+                else f"{metric} {value:.4f} does not beat the baseline {name} "
+                f"({baseline_value:.4f})",
+            )
+        )
+    return checks
+
+
+# check name in reports/metrics.json "checks" -> (RegisterParams field, the limit is a minimum)
+DEGENERACY_LIMITS = {
+    "distinct_prediction_share": ("min_distinct_share", True),
+    "empty_prediction_share": ("max_empty_share", False),
+    "repeated_trigram_rate": ("max_repeated_trigram_rate", False),
+}
+
+
+def degeneracy_checks(evaluation: Mapping[str, Any], settings: RegisterParams) -> list[GateCheck]:
+    """The evaluation report's degeneracy checks against the thresholds in ``settings``; a
+    missing check fails (the gate cannot be verified)."""
+    measured = evaluation.get(CHECKS_KEY)
+    measured = measured if isinstance(measured, Mapping) else {}
+    checks = []
+    for name, (setting, is_minimum) in DEGENERACY_LIMITS.items():
+        threshold = float(getattr(settings, setting))
+        value = _number(measured.get(name))
+        if value is None:
+            checks.append(
+                GateCheck(
+                    name,
+                    None,
+                    threshold,
+                    False,
+                    f"the evaluation report has no {CHECKS_KEY}.{name}; run the evaluate stage",
+                )
+            )
+            continue
+        passed = value >= threshold if is_minimum else value <= threshold
+        comparison = "below the minimum" if is_minimum else "above the maximum"
+        reason = (
+            ""
+            if passed
+            else f"{name} {value:.4f} is {comparison} {threshold:g} (register.{setting})"
+        )
+        checks.append(GateCheck(name, value, threshold, passed, reason))
+    return checks
+
+
+def gate_registration(
+    value: float,
+    metric: str,
+    greater_is_better: bool,
+    evaluation: Mapping[str, Any],
+    settings: RegisterParams,
+) -> GateVerdict:
+    """May the run become a version at all? It must beat the baseline (if
+    ``register.require_beat_baseline``) and pass every degeneracy check of the evaluation report
+    (``reports/metrics.json``), whatever the registered versions score."""
+    checks: list[GateCheck] = []
+    if settings.require_beat_baseline:
+        checks.extend(baseline_check(value, metric, greater_is_better, evaluation))
+    checks.extend(degeneracy_checks(evaluation, settings))
+    return GateVerdict(tuple(checks))
+
+
+def gate_tags(verdict: GateVerdict) -> dict[str, str]:
+    """Version tags that store what the gate measured (baseline values and checks)."""
+    tags = {}
+    for check in verdict.checks:
+        if check.name.startswith("baseline_") and check.threshold is not None:
+            tags[f"{BASELINE_TAG}{check.name.removeprefix('baseline_')}"] = str(check.threshold)
+        elif check.name in DEGENERACY_LIMITS and check.value is not None:
+            tags[f"{CHECK_TAG}{check.name}"] = str(check.value)
+    return tags
+
+
+# ---------------------------------------------------------------------------------- smoke test
+SMOKE_MIN_DISTINCT_SHARE = 0.5  # of the smoke summaries, at least half must differ
+
+
+def smoke_problems(documents: Sequence[str], summaries: Sequence[Any]) -> list[str]:
+    """What makes smoke summaries of ``documents`` (news on unrelated topics) unlike the work of
+    a summarizer: a missing or empty summary, a summary that is one word repeated ("on on"), the
+    same summary for most documents, or so few different words over all summaries that the model
+    writes the same few words for everything. Empty when they look fine."""
+    if len(summaries) != len(documents) or not all(isinstance(s, str) for s in summaries):
+        return [f"expected {len(documents)} summaries (strings), got {list(summaries)!r}"]
+    problems = []
+    tokens = [summary.split() for summary in summaries]
+    empty = [row for row, words in enumerate(tokens) if not words]
+    if empty:
+        problems.append(f"empty summary for document(s) {', '.join(map(str, empty))}")
+    repeated = [
+        summaries[row]
+        for row, words in enumerate(tokens)
+        if len(words) > 1 and len(set(words)) == 1
+    ]
+    if repeated:
+        problems.append(f"summary made of one word repeated: {repeated[0]!r}")
+    if len(documents) > 1:
+        distinct = len({" ".join(words) for words in tokens})
+        if distinct < SMOKE_MIN_DISTINCT_SHARE * len(documents):
+            problems.append(
+                f"{distinct} distinct summaries for {len(documents)} unrelated documents"
+            )
+        vocabulary = {word for words in tokens for word in words}
+        if len(vocabulary) < len(documents):
+            problems.append(
+                f"{len(vocabulary)} different words over the summaries of {len(documents)} "
+                f"unrelated documents ({', '.join(sorted(vocabulary)) or 'none'})"
+            )
+    return problems
+
+
+# ------------------------------------------------------------------ concurrent registration
+def registration_state(version: VersionInfo) -> str:
+    """``pending``, ``kept`` or ``complete``; a version without the tag counts as complete."""
+    return version.tags.get(REGISTRATION_TAG, COMPLETE)
+
+
+def is_decided(version: VersionInfo) -> bool:
+    """Whether the version passed its re-check (or needed none): a candidate for @challenger."""
+    return registration_state(version) != PENDING
+
+
+@dataclass(frozen=True)
+class Survival:
+    """Whether a newly created version stays, and the earlier version that beats it if not."""
+
+    keeps: bool
+    beaten_by: VersionInfo | None = None
+    beaten_value: float | None = None
+    earlier: list[str] = field(default_factory=list)  # the versions it was compared with
+
+    def reason(self, metric: str, value: float | None) -> str:
+        if self.keeps or self.beaten_by is None:
+            return ""
+        shown = "?" if value is None else f"{value:.4f}"
+        return (
+            f"{metric} {shown} does not beat version {self.beaten_by.version} "
+            f"({self.beaten_value:.4f}), registered concurrently"
+        )
+
+
+def survives(
+    candidate: VersionInfo,
+    versions: Iterable[VersionInfo],
+    metric: str,
+    greater_is_better: bool,
+) -> Survival:
+    """Does ``candidate`` stay a version? Only if its stored ``metric`` strictly beats every
+    version numbered below it (created before it) that stores one, pending or not.
+
+    Version numbers are given by the store in creation order, and a version is judged only by
+    the versions below it, so the survivors are exactly what registering one run after another,
+    in version order, would have kept: two equal runs registered at once keep the first one. A
+    pending version below still counts: if its own re-check removes it, a version below it beat
+    it, and that one beats ``candidate`` too. A candidate without the metric stays (it cannot be
+    ranked; nothing registered here creates one).
+    """
+    number = int(candidate.version)
+    value = stored_metric(candidate, metric)
+    earlier = [v for v in versions if int(v.version) < number]
+    listed = [str(v.version) for v in earlier]
+    if value is None:
+        return Survival(True, earlier=listed)
+    for version in earlier:
+        other = stored_metric(version, metric)
+        if other is not None and not is_better(value, other, greater_is_better):
+            return Survival(False, version, other, listed)
+    return Survival(True, earlier=listed)
+
+
+def challenger_target(
+    versions: Iterable[VersionInfo], metric: str, greater_is_better: bool
+) -> VersionInfo | None:
+    """The version ``@challenger`` belongs on: the best decided (not pending) version by its
+    stored ``metric``, the earliest on a tie; None if no decided version stores the metric."""
+    return best_version([v for v in versions if is_decided(v)], metric, greater_is_better).version
 
 
 # ---------------------------------------------------------------------------------- promotion

@@ -11,15 +11,18 @@ import json
 from dataclasses import dataclass, field
 
 from summarizer import tracking
-from summarizer.registry.logged_model import load_model, smoke_test
+from summarizer.registry.logged_model import SMOKE_DOCUMENTS, load_model, smoke_summaries
 from summarizer.registry.policy import (
     CHALLENGER,
     CHAMPION,
+    PENDING,
     PREVIOUS_CHAMPION_TAG,
     PromotionRefused,
     RegistryError,
     guard_promotion,
+    registration_state,
     rollback_target,
+    smoke_problems,
 )
 from summarizer.registry.versions import get_version, version_by_alias
 
@@ -36,7 +39,8 @@ class AliasChange:
     dry_run: bool
     forced: bool = False
     checks: dict[str, str] = field(default_factory=dict)  # check name -> outcome
-    smoke_summary: str | None = None
+    smoke_summary: str | None = None  # the first smoke summary
+    smoke_summaries: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -54,9 +58,11 @@ def promote(
 ) -> AliasChange:
     """Move ``@champion`` to ``version`` (default: ``@challenger``) if it passes the guard rails.
 
-    Guard rails: the model loads through the pyfunc, a smoke prediction gives a non-empty summary,
-    and its metric is not worse than the current champion's. ``force`` overrides the metric
-    guard only: a model that cannot load or summarize is never worth serving.
+    Guard rails: the model loads through the pyfunc; its smoke summaries of news on unrelated
+    topics are non-empty, not one word repeated, and not the same few words for every document
+    (:func:`.policy.smoke_problems`); and its metric is not worse than the current champion's.
+    ``force`` overrides the metric guard only: a model that cannot load or summarize is never
+    worth serving.
     """
     tracking.ensure_reachable(uri)
     if version is None:
@@ -80,6 +86,12 @@ def promote(
     if champion is not None and str(champion.version) == str(target.version):
         change.notes.append(f"version {target.version} is already @{CHAMPION}")
         return change
+    if registration_state(target) == PENDING:
+        # Its re-check may still delete it (and with it any alias on it).
+        raise PromotionRefused(
+            f"version {target.version} of '{name}' is still pending: its registration was "
+            "interrupted or is running; run the register stage to finish it"
+        )
 
     try:
         model = load_model(uri, f"models:/{name}/{target.version}")
@@ -89,10 +101,18 @@ def promote(
         ) from None
     change.checks["load"] = "ok"
     try:
-        change.smoke_summary = smoke_test(model)
+        summaries = smoke_summaries(model)
     except RegistryError as exc:
         raise PromotionRefused(f"version {target.version} of '{name}': {exc}") from None
-    change.checks["smoke"] = "ok"
+    problems = smoke_problems(SMOKE_DOCUMENTS, summaries)
+    if problems:
+        raise PromotionRefused(
+            f"version {target.version} of '{name}' fails the smoke check: {'; '.join(problems)} "
+            f"(summaries: {summaries!r})"
+        )
+    change.smoke_summary, change.smoke_summaries = summaries[0], summaries
+    distinct = len({" ".join(summary.split()) for summary in summaries})
+    change.checks["smoke"] = f"ok: {distinct} distinct summaries of {len(summaries)} documents"
 
     guard = guard_promotion(
         target, champion, metric=metric, greater_is_better=greater_is_better, force=force

@@ -1,6 +1,27 @@
-"""Registering a trained run: log its model, decide (:func:`.policy.decide_registration`) and, if
-it beats every version, create a new version tagged with its metrics and lineage and move
-``@challenger`` to it. The decision is recorded on the run either way.
+"""Registering a trained run: log its model once, check the gate, decide
+(:func:`.policy.decide_registration`) and, if it beats every version, create a new version tagged
+with its metrics and lineage and move ``@challenger`` to it. The decision is recorded on the run
+and in the report either way.
+
+Atomic without a lock. Reading the versions, deciding and creating a version are separate calls
+to the store, so two registrations at once could both decide "better than everything" (the
+check-then-act race). Instead of a lock (SQLite has file locks, a tracking server has none, and a
+lock left by a killed process must be broken by someone), registration is optimistic, on any SQL
+backed store alike (the embedded SQLite database and a tracking server over PostgreSQL):
+
+1. a version is created with the tag ``registration: pending``; the store numbers versions in
+   creation order (``max + 1`` under a unique key, retried on conflict);
+2. it is re-checked (:func:`.policy.survives`) against every version numbered below it: it stays
+   (``kept``) only if it strictly beats all of them, else it is deleted again. The rule reads only
+   stored tags, so any process applying it to a version reaches the same answer: the versions that
+   stay are exactly those a one-at-a-time registration in version order would have kept;
+3. ``@challenger`` is moved to the best kept version, read back, and moved again until a read
+   after the last move finds it on the best; then the kept versions are marked ``complete``.
+
+Every ``register`` first finishes what an interrupted one left: it re-checks any ``pending``
+version, and confirms ``@challenger`` when a ``kept`` version is not yet complete or the alias is
+missing. A run whose model is already a version is never registered twice, and its model is
+logged once (found again by its fingerprint).
 """
 
 from __future__ import annotations
@@ -12,23 +33,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
-from summarizer.config import DecodeParams
+from summarizer.config import DecodeParams, RegisterParams, ServeParams
 from summarizer.io import read_json, write_json
-from summarizer.registry.logged_model import load_model, log_model, smoke_test
+from summarizer.registry.logged_model import (
+    SMOKE_DOCUMENTS,
+    LoggedModelRef,
+    ensure_logged,
+    load_model,
+    smoke_summaries,
+)
 from summarizer.registry.policy import (
     CHALLENGER,
+    COMPLETE,
     DEFAULT_METRIC,
+    KEPT,
+    NOT_APPLIED,
+    PENDING,
+    REGISTRATION_TAG,
     SELECTION_TAG,
+    GateCheck,
+    GateVerdict,
     RegistrationDecision,
+    Survival,
+    challenger_target,
     decide_registration,
+    gate_registration,
+    gate_tags,
     metric_tags,
+    registration_state,
     selection_value,
+    smoke_problems,
+    stored_metric,
+    survives,
 )
 from summarizer.registry.versions import all_versions, get_run, registered_model
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
-    from mlflow.models.model import ModelInfo
+    from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +78,9 @@ MODEL_DESCRIPTION = (
     "Abstractive summarizer. @challenger: best registered version (moved by the "
     "register stage); @champion: the version in use (moved by promote / rollback)."
 )
+# Rounds of "move @challenger, read back" before giving up; each extra round needs another
+# registration finishing at that very moment.
+CHALLENGER_ROUNDS = 20
 
 
 @dataclass
@@ -47,13 +92,17 @@ class RegisterOutcome:
     metric: str
     value: float
     greater_is_better: bool
-    registered: bool
+    registered: bool  # this call made the run a version (created it, or finished doing so)
     reason: str
     model_uri: str
     version: str | None = None
     best_before: dict[str, Any] | None = None  # {"version": ..., "value": ...}
     challenger: str | None = None
     incomparable_versions: list[str] = field(default_factory=list)
+    gate: dict[str, Any] = field(default_factory=NOT_APPLIED.to_report)
+    model_reused: bool = False  # the run already held this logged model: no copy was added
+    finished: dict[str, str] = field(default_factory=dict)  # interrupted version -> kept/withdrawn
+    withdrawn: str | None = None  # created by this call, then removed by the re-check
     tracking_uri: str = ""
     at: str = field(default_factory=tracking.timestamp)
 
@@ -69,21 +118,49 @@ def log_and_register(
     greater_is_better: bool = True,
     decode: DecodeParams | None = None,
     report: Path | None = None,
+    evaluation: Mapping[str, Any] | None = None,
+    gate: RegisterParams | None = None,
+    serve: ServeParams | None = None,
 ) -> RegisterOutcome:
-    """Log the model into the training run; register it only if it beats every version.
+    """Log the model into the training run (once); register it only if it passes the gate and
+    beats every version.
 
     The model is logged (and must load and summarize) whatever the decision, so a run that was
-    not registered can still be registered by hand later. ``report``: where to write the outcome.
+    not registered can still be registered by hand later. ``evaluation``: the evaluate stage's
+    report (``reports/metrics.json``), whose baseline and degeneracy checks the run must pass with
+    the thresholds of ``gate`` (default: the defaults of ``register``); without it only the smoke
+    check gates. ``serve``: the request limits stored with the logged model. ``report``: where
+    to write the outcome.
     """
     value = selection_value(test_metrics, metric)
+    verdict = (
+        NOT_APPLIED
+        if evaluation is None
+        else gate_registration(
+            value, metric, greater_is_better, evaluation, gate or RegisterParams()
+        )
+    )
     tracking.ensure_reachable(uri)
     run = get_run(uri, run_id)
-    info = log_model(uri, run_id, model_dir, decode or DecodeParams())
-    # A model that cannot load or predict must never reach the registry.
-    smoke_test(load_model(uri, info.model_uri))
+    logged = ensure_logged(uri, run_id, model_dir, decode or DecodeParams(), serve)
+    verdict = verdict.with_checks(smoke_check(uri, logged))
     ensure_registered_model(uri, model_name)
+    registrar = Registrar(uri, model_name, metric, greater_is_better)
 
+    def is_own(version: ModelVersion) -> bool:
+        # This run's model, or this run with this score (a version left by a register that
+        # logged a copy of the model each time).
+        return version.run_id == run_id and (
+            version.source == logged.model_uri or stored_metric(version, metric) == value
+        )
+
+    before = all_versions(uri, model_name)
+    own_states = {str(v.version): registration_state(v) for v in before if is_own(v)}
+    challenger_before = registrar.challenger()
+    # Finish what interrupted registrations (this run's or any other's) left pending.
+    finished = registrar.settle_pending(before)
     versions = all_versions(uri, model_name)
+    own = [v for v in versions if is_own(v)]
     decision = decide_registration(value, metric, greater_is_better, versions, run_id)
     if decision.best.incomparable:
         log.warning(
@@ -92,36 +169,79 @@ def log_and_register(
             model_name,
             metric,
         )
-    version = (
-        create_version(uri, model_name, run, info, model_dir, test_metrics, decision)
-        if decision.register
-        else None
-    )
+
+    created = withdrawn = None
+    registered, reason, version = False, decision.reason, None
+    if own:
+        version = str(own[0].version)
+        reason = f"{metric} {value:.4f}: this run is already version {version}"
+    elif not verdict.passed:
+        reason = "failed the registration gate: " + "; ".join(verdict.reasons)
+    elif decision.register:
+        number = create_version(
+            uri, model_name, run, logged, model_dir, test_metrics, decision, verdict
+        )
+        survival = registrar.settle(number)
+        if survival is not None and survival.keeps:
+            created = version = number
+            registered = True
+        else:
+            withdrawn = number
+            reason = (
+                survival.reason(metric, value)
+                if survival is not None and survival.beaten_by is not None
+                else f"{metric} {value:.4f}: version {number} was removed by a concurrent "
+                "registration's re-check"
+            ) + f"; version {number} was created and withdrawn"
+
+    kept_now = created is not None or any(kept == KEPT for kept in finished.values())
+    challenger, moved = registrar.update_challenger(required=kept_now)
+    if own:
+        # Finished here if it was pending or kept when this call began, or if this call set the
+        # missing @challenger on it (a register of before killed between the two steps).
+        mine = str(own[0].version)
+        if own_states.get(mine) in (PENDING, KEPT) or (challenger_before is None and mine in moved):
+            registered = True
+            earlier = [v for v in versions if int(v.version) < int(mine)]
+            again = decide_registration(value, metric, greater_is_better, earlier, run_id)
+            reason = f"finished the interrupted registration of version {mine}: {again.reason}"
+            reason += f"; @{CHALLENGER} set" if mine in moved else ""
+        else:
+            reason += "; nothing to do"
+
     outcome = RegisterOutcome(
         model_name=model_name,
         run_id=run_id,
         metric=metric,
         value=value,
         greater_is_better=greater_is_better,
-        registered=decision.register,
-        reason=decision.reason,
-        model_uri=info.model_uri,
-        version=version,
+        registered=registered,
+        reason=reason,
+        model_uri=logged.model_uri,
+        version=version if registered else None,
         best_before=decision.best_before,
-        challenger=version or challenger_version(uri, model_name),
+        challenger=challenger,
         incomparable_versions=decision.best.incomparable,
+        gate=verdict.to_report(),
+        model_reused=logged.reused,
+        finished=finished,
+        withdrawn=withdrawn,
         tracking_uri=uri,
     )
-    record_decision(uri, outcome)
+    record_decision(uri, outcome, verdict)
     if report is not None:
         write_json(report, asdict(outcome))
     return outcome
 
 
-def challenger_version(uri: str, name: str) -> str | None:
-    """The version ``@challenger`` points to, if any."""
-    current = registered_model(uri, name).aliases.get(CHALLENGER)
-    return None if current is None else str(current)
+def smoke_check(uri: str, logged: LoggedModelRef) -> GateCheck:
+    """The gate's smoke check of the logged model. A model that cannot load or predict is an
+    error (it must never reach the registry); one that predicts, but the same few words for every
+    document, fails the check."""
+    summaries = smoke_summaries(load_model(uri, logged.model_uri))
+    problems = smoke_problems(SMOKE_DOCUMENTS, summaries)
+    reason = f"smoke prediction: {'; '.join(problems)} (summaries: {summaries!r})"
+    return GateCheck("smoke", None, None, not problems, reason if problems else "")
 
 
 def ensure_registered_model(uri: str, name: str) -> None:
@@ -137,14 +257,16 @@ def create_version(
     uri: str,
     name: str,
     run: Run,
-    info: ModelInfo,
+    logged: LoggedModelRef,
     model_dir: Path,
     test_metrics: Mapping[str, Any],
     decision: RegistrationDecision,
+    verdict: GateVerdict = NOT_APPLIED,
 ) -> str:
-    """Register the logged model as a new version of ``name`` with its metrics and lineage
-    (from the run's tags, else the model directory and the working tree) as tags, and move
-    ``@challenger`` to it; returns the new version."""
+    """Register the logged model as a new, ``pending`` version of ``name`` with its metrics, what
+    the gate measured and its lineage (from the run's tags, else the model directory and the
+    working tree) as tags; returns the new version. Nothing else changes: the caller re-checks
+    it (:meth:`Registrar.settle`) before ``@challenger`` may point at it."""
     run_tags = run.data.tags
     commit = run_tags.get("git_commit") or tracking.git_tags().get("git_commit", "unknown")
     meta_file = Path(model_dir) / "meta.json"
@@ -157,32 +279,139 @@ def create_version(
     )
     version_tags = {
         **metric_tags(test_metrics),
+        **gate_tags(verdict),
         SELECTION_TAG: decision.metric,
         "git_commit": commit,
         "git_dirty": run_tags.get("git_dirty", "unknown"),
         "data_hash": data_hash,
         "dataset": run_tags.get("dataset") or str(meta.get("dataset", "unknown")),
         "registered_at": tracking.timestamp(),
+        REGISTRATION_TAG: PENDING,
     }
-    mlflow_client = tracking.client(uri)
-    created = mlflow_client.create_model_version(
+    created = tracking.client(uri).create_model_version(
         name,
-        source=info.model_uri,
+        source=logged.model_uri,
         run_id=run.info.run_id,
         tags=version_tags,
         description=description,
-        model_id=info.model_id,
+        model_id=logged.model_id,
     )
-    mlflow_client.set_registered_model_alias(name, CHALLENGER, created.version)
     return str(created.version)
 
 
-def record_decision(uri: str, outcome: RegisterOutcome) -> None:
-    """Tag the training run with the decision, so the run says what became of its model."""
+class Registrar:
+    """The steps after a version is created, each safe to repeat and to run in several processes
+    at once: re-check a pending version, and confirm ``@challenger`` on the best kept version."""
+
+    def __init__(self, uri: str, name: str, metric: str, greater_is_better: bool) -> None:
+        self.uri = uri
+        self.name = name
+        self.metric = metric
+        self.greater_is_better = greater_is_better
+        self.client = tracking.client(uri)
+
+    def challenger(self) -> str | None:
+        """The version ``@challenger`` points to, if any."""
+        current = registered_model(self.uri, self.name).aliases.get(CHALLENGER)
+        return None if current is None else str(current)
+
+    def settle(self, number: str) -> Survival | None:
+        """Re-check version ``number`` against the versions created before it: mark it ``kept``
+        or delete it. A version no longer pending is left as it is (``keeps``); None if it is
+        gone (another process's re-check of it deleted it)."""
+        versions = all_versions(self.uri, self.name)
+        candidate = next((v for v in versions if str(v.version) == str(number)), None)
+        if candidate is None:
+            return None
+        if registration_state(candidate) != PENDING:
+            return Survival(True)
+        survival = survives(candidate, versions, self.metric, self.greater_is_better)
+        try:
+            if survival.keeps:
+                self.client.set_model_version_tag(self.name, str(number), REGISTRATION_TAG, KEPT)
+            else:
+                log.info(
+                    "version %s of '%s': %s; deleting it",
+                    number,
+                    self.name,
+                    survival.reason(self.metric, stored_metric(candidate, self.metric)),
+                )
+                self.client.delete_model_version(self.name, str(number))
+        except Exception as exc:
+            if not tracking.is_not_found(exc):
+                raise
+            return None  # deleted meanwhile by another process applying the same rule
+        return survival
+
+    def settle_pending(self, versions: list[ModelVersion]) -> dict[str, str]:
+        """Re-check every pending version, oldest first: versions whose registration was
+        interrupted (or is running in another process right now, which reaches the same
+        answer). Returns each one's fate: ``kept`` or ``withdrawn``."""
+        fates = {}
+        for version in versions:
+            if registration_state(version) != PENDING:
+                continue
+            survival = self.settle(str(version.version))
+            fates[str(version.version)] = KEPT if survival and survival.keeps else "withdrawn"
+            log.warning(
+                "finished an interrupted registration of version %s of '%s': %s",
+                version.version,
+                self.name,
+                fates[str(version.version)],
+            )
+        return fates
+
+    def update_challenger(self, required: bool) -> tuple[str | None, list[str]]:
+        """Point ``@challenger`` at the best kept version, if ``required`` (a version was kept by
+        this call), a kept version still waits for it, or the alias is missing. Every move is read
+        back, and repeated until a read after it finds the alias on the best version; only then
+        are the kept versions marked complete. Returns the alias and the versions moved to."""
+        moved: list[str] = []
+        for _ in range(CHALLENGER_ROUNDS):
+            versions = all_versions(self.uri, self.name)
+            current = self.challenger()
+            waiting = [v for v in versions if registration_state(v) == KEPT]
+            if not (required or moved or waiting or current is None):
+                return current, moved
+            target = challenger_target(versions, self.metric, self.greater_is_better)
+            if target is None:
+                return current, moved
+            if current != str(target.version):
+                self.client.set_registered_model_alias(self.name, CHALLENGER, str(target.version))
+                moved.append(str(target.version))
+                continue  # read back: a concurrent registration may have moved it since
+            for version in waiting:
+                try:
+                    self.client.set_model_version_tag(
+                        self.name, str(version.version), REGISTRATION_TAG, COMPLETE
+                    )
+                except Exception as exc:
+                    if not tracking.is_not_found(exc):
+                        raise
+            return current, moved
+        log.warning(
+            "@%s of '%s' kept moving for %d rounds; run register again to confirm it",
+            CHALLENGER,
+            self.name,
+            CHALLENGER_ROUNDS,
+        )
+        return self.challenger(), moved
+
+
+def record_decision(uri: str, outcome: RegisterOutcome, verdict: GateVerdict = NOT_APPLIED) -> None:
+    """Tag the training run with the decision and the gate, so the run says what became of its
+    model and why."""
     decision = (
         f"registered as version {outcome.version}" if outcome.registered else "not registered"
     )
+    gate = "passed" if verdict.passed else "failed"
+    tags = {
+        "register.decision": decision,
+        "register.reason": outcome.reason,
+        "register.model": outcome.model_name,
+        "register.gate": gate if verdict.applied else f"{gate} (smoke only: no evaluation report)",
+        "register.gate_reasons": "; ".join(verdict.reasons) or "-",
+    }
     mlflow_client = tracking.client(uri)
-    mlflow_client.set_tag(outcome.run_id, "register.decision", decision)
-    mlflow_client.set_tag(outcome.run_id, "register.reason", outcome.reason)
-    mlflow_client.set_tag(outcome.run_id, "register.model", outcome.model_name)
+    for key, value in tags.items():
+        mlflow_client.set_tag(outcome.run_id, key, value[: tracking.MAX_PARAM_VALUE])

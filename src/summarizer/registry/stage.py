@@ -12,8 +12,10 @@ REGISTER_REPORT = Paths.reports / "register.json"
 
 
 def run_register(params: Params) -> RegisterOutcome:
-    """The DVC stage: register the trained model if it beats every registered version, and
-    write the decision to :data:`REGISTER_REPORT` (and on the training run) either way."""
+    """The DVC stage: register the trained model if it passes the gate (beats the baseline of
+    ``reports/metrics.json``, passes its degeneracy checks and the smoke test) and beats every
+    registered version, and write the decision to :data:`REGISTER_REPORT` (and on the training
+    run) either way."""
     settings = params.register_
     for needed in (Paths.train_run, Paths.metrics):
         if not needed.is_file():
@@ -34,4 +36,7 @@ def run_register(params: Params) -> RegisterOutcome:
         greater_is_better=settings.greater_is_better,
         decode=params.evaluate.decode,
         report=REGISTER_REPORT,
+        evaluation=metrics,
+        gate=settings,
+        serve=params.serve,
     )

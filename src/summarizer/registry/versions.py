@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
 from summarizer.config import Paths
-from summarizer.registry.policy import CHAMPION, SELECTION_TAG, RegistryError, stored_metrics
+from summarizer.registry.policy import (
+    CHAMPION,
+    SELECTION_TAG,
+    RegistryError,
+    registration_state,
+    stored_metrics,
+)
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -108,6 +114,7 @@ class VersionRow:
     run_id: str | None
     description: str
     promoted_by: str | None = None
+    registration: str = "complete"  # pending: created, its registration not finished
 
 
 def list_versions(uri: str, name: str) -> list[VersionRow]:
@@ -130,6 +137,7 @@ def list_versions(uri: str, name: str) -> list[VersionRow]:
             run_id=version.run_id,
             description=version.description or "",
             promoted_by=version.tags.get("promoted_by"),
+            registration=registration_state(version),
         )
         for version in reversed(all_versions(uri, name))
     ]

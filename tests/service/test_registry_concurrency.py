@@ -1,0 +1,387 @@
+"""Registrations at once, and registrations killed half-way, in real processes against one store.
+
+Two ``register`` processes are made to race: each is held at a barrier after it has read the
+versions and decided that it beats them all, and released together, so both create a version
+(the check-then-act race of issue 9). The re-check after creation must then keep exactly what
+one-at-a-time registration would have kept, on the embedded SQLite store and on a tracking
+server. A process killed inside ``register`` must leave nothing that the next ``register``
+does not finish.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from summarizer import registry
+from tests.service.conftest import DECODE, MODEL_NAME, Store
+
+pytestmark = pytest.mark.slow
+
+# reports/metrics.json beside the test scores: a low baseline and the default model's checks.
+EVALUATION = {
+    "baseline_lead_words_8": {"rougeL_f": 10.0, "n_examples": 50},
+    "checks": {
+        "distinct_prediction_share": 0.985,
+        "repeated_trigram_rate": 0.00013,
+        "empty_prediction_share": 0.0,
+    },
+}
+CHILD_TIMEOUT = 300  # seconds; a spawned process imports torch and MLflow on a busy machine
+STARTUP_TIMEOUT = 180
+
+
+def scores(value: float) -> dict[str, float]:
+    """The "test" entry of reports/metrics.json for a run scoring ``value`` (ROUGE-L F1)."""
+    return {"rougeL_f": value, "rouge1_f": value + 8, "n_examples": 50}
+
+
+def register_in_child(
+    uri: str,
+    run_id: str,
+    model_dir: str,
+    value: float,
+    report: str,
+    barrier: Any = None,
+    kill_at: str | None = None,
+) -> None:
+    """``log_and_register`` in a fresh process. ``barrier``: wait there after deciding, just
+    before creating the version. ``kill_at``: SIGKILL this process at that step ("recheck":
+    after creating the version; "challenger": after keeping it, before the alias moves)."""
+    from summarizer.registry import registration
+
+    if barrier is not None:
+        create = registration.create_version
+
+        def create_together(*args: Any, **kwargs: Any) -> str:
+            barrier.wait(timeout=CHILD_TIMEOUT)  # both have decided "better than every version"
+            return create(*args, **kwargs)
+
+        registration.create_version = create_together
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if kill_at == "recheck":
+        registration.Registrar.settle = killed  # type: ignore[method-assign]
+    elif kill_at == "challenger":
+        registration.Registrar.update_challenger = killed  # type: ignore[method-assign]
+    registration.log_and_register(
+        uri=uri,
+        run_id=run_id,
+        model_name=MODEL_NAME,
+        model_dir=Path(model_dir),
+        test_metrics=scores(value),
+        decode=DECODE,
+        report=Path(report),
+        evaluation=EVALUATION,
+    )
+
+
+def run_children(calls: list[dict[str, Any]], together: bool) -> list[int | None]:
+    """Run ``register_in_child`` once per keyword set, all at once; their exit codes."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    barrier = context.Barrier(len(calls)) if together else None
+    processes = [
+        context.Process(target=register_in_child, kwargs={**call, "barrier": barrier})
+        for call in calls
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(CHILD_TIMEOUT)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    return [process.exitcode for process in processes]
+
+
+def prepared_runs(uri: str, model_dir: Path, count: int) -> list[str]:
+    """``count`` finished training runs, each with its model already logged (so the children
+    only find it again, as a repeated ``register`` does, unless the code changed meanwhile)."""
+    from summarizer import tracking
+
+    runs = []
+    for _ in range(count):
+        run = tracking.TrainingRun.start(uri, "tests", tags={"git_commit": "abc"})
+        run.end()
+        registry.ensure_logged(uri, run.run_id, model_dir, DECODE)
+        runs.append(run.run_id)
+    return runs
+
+
+def live_versions(uri: str) -> dict[str, dict[str, str]]:
+    """The versions of the test model (deleted ones are not listed), oldest first, by tags."""
+    from summarizer import tracking
+
+    versions = tracking.client(uri).search_model_versions(f"name = '{MODEL_NAME}'")
+    return {str(v.version): dict(v.tags) for v in sorted(versions, key=lambda v: int(v.version))}
+
+
+def aliases(uri: str) -> dict[str, str]:
+    from summarizer import tracking
+
+    model = tracking.client(uri).get_registered_model(MODEL_NAME)
+    return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def race(uri: str, model_dir: Path, tmp_path: Path, values: list[float]) -> list[dict]:
+    """Register one run per value in processes released together; their reports."""
+    runs = prepared_runs(uri, model_dir, len(values))
+    reports = [tmp_path / f"register-{index}.json" for index in range(len(values))]
+    calls = [
+        {
+            "uri": uri,
+            "run_id": run_id,
+            "model_dir": str(model_dir),
+            "value": value,
+            "report": str(report),
+        }
+        for run_id, value, report in zip(runs, values, reports, strict=True)
+    ]
+    assert run_children(calls, together=True) == [0] * len(values)
+    outcomes = [json.loads(report.read_text()) for report in reports]
+    for outcome in outcomes:
+        # The race really happened: every process decided before any version existed.
+        assert outcome["best_before"] is None
+    return outcomes
+
+
+def check_equal_runs_at_once(uri: str, model_dir: Path, tmp_path: Path) -> None:
+    outcomes = race(uri, model_dir, tmp_path, [20.0, 20.0])
+    winners = [o for o in outcomes if o["registered"]]
+    losers = [o for o in outcomes if not o["registered"]]
+    assert len(winners) == 1 and len(losers) == 1
+    winner, loser = winners[0], losers[0]
+    # The first version created stays; the second was created, re-checked and withdrawn.
+    assert winner["version"] == "1" and loser["withdrawn"] == "2"
+    assert loser["reason"] == (
+        "rougeL_f 20.0000 does not beat version 1 (20.0000), registered concurrently; "
+        "version 2 was created and withdrawn"
+    )
+    versions = live_versions(uri)
+    assert list(versions) == ["1"] and versions["1"]["registration"] == "complete"
+    assert aliases(uri) == {"challenger": "1"}
+    from summarizer import tracking
+
+    tags = tracking.client(uri).get_run(loser["run_id"]).data.tags
+    assert tags["register.decision"] == "not registered"
+    assert "registered concurrently" in tags["register.reason"]
+
+
+def test_two_equal_registrations_at_once_keep_one_version(
+    store: Store, model_dir: Path, tmp_path: Path
+) -> None:
+    check_equal_runs_at_once(store.uri, model_dir, tmp_path)
+
+
+def test_two_registrations_at_once_keep_what_one_after_the_other_would(
+    store: Store, model_dir: Path, tmp_path: Path
+) -> None:
+    outcomes = race(store.uri, model_dir, tmp_path, [20.0, 22.0])
+    low, high = outcomes
+    assert high["registered"]
+    versions = live_versions(store.uri)
+    if low["registered"]:  # 20 was created first: 22 beats it, both stay, in that order
+        assert (low["version"], high["version"]) == ("1", "2")
+        assert list(versions) == ["1", "2"]
+    else:  # 22 was created first: 20 does not beat it
+        assert (high["version"], low["withdrawn"]) == ("1", "2")
+        assert "does not beat version 1 (22.0000), registered concurrently" in low["reason"]
+        assert list(versions) == ["1"]
+    assert aliases(store.uri) == {"challenger": high["version"]}
+    assert {tags["registration"] for tags in versions.values()} == {"complete"}
+
+
+# ---------------------------------------------------------------------------- tracking server
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def tracking_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``mlflow server`` (two workers, SQLite behind it, artifacts served over HTTP)."""
+    port = free_port()
+    root = tmp_path / "server"
+    root.mkdir()
+    mlflow_cli = Path(sys.executable).parent / "mlflow"
+    command = [
+        str(mlflow_cli),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
+    path = os.pathsep.join([str(mlflow_cli.parent), os.environ.get("PATH", "")])
+    log_file = root / "server.log"
+    with open(log_file, "w") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PATH": path},
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"mlflow server exited early:\n{log_file.read_text()}")
+            try:
+                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not up after {STARTUP_TIMEOUT}s:\n{log_file.read_text()}")
+            time.sleep(0.5)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        monkeypatch.setenv("MLFLOW_REGISTRY_URI", url)
+        yield url
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+
+def test_two_equal_registrations_at_once_against_a_tracking_server(
+    store: Store, tracking_server: str, model_dir: Path, tmp_path: Path
+) -> None:
+    # ``store`` only restores MLflow's global URIs afterwards; everything here talks HTTP.
+    check_equal_runs_at_once(tracking_server, model_dir, tmp_path)
+
+
+# ---------------------------------------------------------------------- interrupted registration
+def kill_inside_register(store: Store, model_dir: Path, tmp_path: Path, kill_at: str) -> str:
+    """A ``register`` process killed at ``kill_at``; the run it was registering."""
+    (run_id,) = prepared_runs(store.uri, model_dir, 1)
+    call = {
+        "uri": store.uri,
+        "run_id": run_id,
+        "model_dir": str(model_dir),
+        "value": 20.0,
+        "report": str(tmp_path / "killed.json"),
+        "kill_at": kill_at,
+    }
+    assert run_children([call], together=False) == [-signal.SIGKILL]
+    assert not (tmp_path / "killed.json").exists()
+    return run_id
+
+
+def register_again(store: Store, model_dir: Path, run_id: str, value: float = 20.0):
+    return registry.log_and_register(
+        uri=store.uri,
+        run_id=run_id,
+        model_name=MODEL_NAME,
+        model_dir=model_dir,
+        test_metrics=scores(value),
+        decode=DECODE,
+        evaluation=EVALUATION,
+    )
+
+
+def check_repaired(store: Store, run_id: str, outcome: Any) -> None:
+    assert outcome.registered and outcome.version == "1" and outcome.challenger == "1"
+    assert outcome.reason.startswith("finished the interrupted registration of version 1: ")
+    versions = live_versions(store.uri)
+    assert list(versions) == ["1"]
+    assert versions["1"].get("registration", "complete") == "complete"
+    assert aliases(store.uri) == {"challenger": "1"}
+    tags = store.client().get_run(run_id).data.tags
+    assert tags["register.decision"] == "registered as version 1"
+    change = registry.promote(store.uri, MODEL_NAME, dry_run=True)  # default: @challenger
+    assert change.version == "1" and change.checks["smoke"].startswith("ok")
+
+
+def test_register_finishes_a_registration_killed_before_the_recheck(
+    store: Store, model_dir: Path, tmp_path: Path
+) -> None:
+    run_id = kill_inside_register(store, model_dir, tmp_path, "recheck")
+    assert live_versions(store.uri)["1"]["registration"] == "pending"
+    assert aliases(store.uri) == {}
+    with pytest.raises(registry.RegistryError, match="no @challenger"):
+        registry.promote(store.uri, MODEL_NAME)
+    # Its re-check could still delete it (and any alias on it): not promotable, even forced.
+    with pytest.raises(registry.PromotionRefused, match=r"version 1 .* is still pending"):
+        registry.promote(store.uri, MODEL_NAME, 1, force=True)
+    assert [row.registration for row in registry.list_versions(store.uri, MODEL_NAME)] == [
+        "pending"
+    ]
+
+    outcome = register_again(store, model_dir, run_id)
+    check_repaired(store, run_id, outcome)
+    assert outcome.finished == {"1": "kept"}
+
+    again = register_again(store, model_dir, run_id)  # idempotent: nothing left to do
+    assert not again.registered and again.reason.endswith(
+        "this run is already version 1; nothing to do"
+    )
+    assert list(live_versions(store.uri)) == ["1"]
+
+
+def test_any_register_finishes_a_registration_killed_before_the_alias_moved(
+    store: Store, model_dir: Path, tmp_path: Path
+) -> None:
+    killed_run = kill_inside_register(store, model_dir, tmp_path, "challenger")
+    assert live_versions(store.uri)["1"]["registration"] == "kept"
+    assert aliases(store.uri) == {}
+
+    # Another run, worse than version 1: not registered, but it finishes version 1's work.
+    (other_run,) = prepared_runs(store.uri, model_dir, 1)
+    other = register_again(store, model_dir, other_run, value=19.0)
+    assert not other.registered and "does not beat version 1 (20.0000)" in other.reason
+    assert other.challenger == "1" and aliases(store.uri) == {"challenger": "1"}
+    assert live_versions(store.uri)["1"]["registration"] == "complete"
+
+    again = register_again(store, model_dir, killed_run)
+    assert not again.registered and "this run is already version 1" in again.reason
+
+
+def test_register_finishes_a_version_left_without_its_alias(store: Store, model_dir: Path) -> None:
+    """The state the issue reports, left by the register of before: a version with every tag
+    but no ``registration`` state, and no @challenger; its model was logged without the
+    fingerprint (that register logged a copy on every call)."""
+    run_id = store.new_run(tags={"git_commit": "abc"})
+    logged = registry.log_model(store.uri, run_id, model_dir, DECODE)
+    client = store.client()
+    client.create_registered_model(MODEL_NAME)
+    client.create_model_version(
+        MODEL_NAME,
+        logged.model_uri,
+        run_id=run_id,
+        tags={"metric.rougeL_f": "20.0", "selection_metric": "rougeL_f"},
+        model_id=logged.model_id,
+    )
+    outcome = register_again(store, model_dir, run_id)
+    check_repaired(store, run_id, outcome)
+    assert not outcome.model_reused  # that copy has no fingerprint: one more, reused from now on
+    assert outcome.reason.endswith("; @challenger set")
+    assert outcome.finished == {}
+    assert register_again(store, model_dir, run_id).model_reused
