@@ -12,4 +12,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+
+# `dvc exp run --queue` and `--temp` run in a copy under .dvc/tmp/exps/, where the relative url of
+# the `datasets` remote in .dvc/config points nowhere; DVC copies .dvc/config.local into that copy
+# with absolute paths, so the remote is repeated there. A url already set locally is kept.
+if ! .venv/bin/dvc remote list --local 2>/dev/null | grep -q '^datasets[[:space:]]'; then
+  .venv/bin/dvc remote add --local datasets "$(.venv/bin/dvc remote list --project | awk '$1 == "datasets" {print $2}')"
+fi
 .venv/bin/python -c "import summarizer, torch; print(f'summarizer ready (torch {torch.__version__})')"

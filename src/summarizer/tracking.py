@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.errors import SummarizerError, first_line
+from summarizer.project import project_root
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +30,29 @@ class TrackingError(SummarizerError):
     """The tracking store cannot be reached or refused an operation."""
 
 
-def repo_root() -> Path:
-    """The directory holding ``dvc.yaml``: DVC runs every stage from there."""
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "dvc.yaml").is_file():
-            return candidate
-    return here
-
-
 def tracking_uri(configured: str | None = None) -> str:
     """``$MLFLOW_TRACKING_URI`` first (so one variable moves everything to a server), then the
     params value, then an embedded SQLite database in the repository root."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or configured
     if uri:
         return uri
-    return f"sqlite:///{repo_root() / DEFAULT_DB}"
+    # The project's root, not the working directory: a queued or --temp experiment runs in a
+    # copy that DVC deletes afterwards, and its runs would go with it.
+    return f"sqlite:///{project_root() / DEFAULT_DB}"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of an embedded SQLite store, or None for any other store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
 
 
 def _default_artifact_location(uri: str) -> str | None:
     # Artifacts of the embedded store sit beside its database, not in ./mlruns of whatever
     # directory a command happened to run in.
-    if uri.startswith("sqlite:///"):
-        return (Path(uri.removeprefix("sqlite:///")).parent / DEFAULT_ARTIFACTS).as_uri()
-    return None
+    database = sqlite_path(uri)
+    return (database.parent / DEFAULT_ARTIFACTS).as_uri() if database else None
 
 
 def client(uri: str):  # -> MlflowClient, imported lazily (mlflow takes seconds to import)
@@ -62,17 +62,67 @@ def client(uri: str):  # -> MlflowClient, imported lazily (mlflow takes seconds 
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+@contextmanager
+def _store_lock(database: Path):
+    """Hold an exclusive lock on the directory of an SQLite store while the block runs."""
+    # Experiments started together (dvc queue start -j 2) would otherwise both find an empty
+    # database and both create its tables, and one of them fails.
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent first runs are the user's to avoid
+        yield
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(database.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _check_writable(database: Path) -> None:
+    """Raise :class:`TrackingError` if runs cannot be written into the SQLite file ``database``."""
+    import sqlite3
+
+    # A reserved lock is what every write takes first: refused on a read-only file. A read-only
+    # directory shows when SQLite creates its journal, so a write is tried and rolled back.
+    connection = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("CREATE TABLE summarizer_write_probe (x INTEGER)")
+        connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return  # another process is writing: the store is writable
+        raise TrackingError(
+            f"MLflow store {database} cannot be written ({exc}): runs and models would be lost. "
+            f"Make the file and its directory writable (chmod u+w {database} {database.parent}), "
+            "or point tracking.uri in params.yaml or $MLFLOW_TRACKING_URI at a writable store"
+        ) from None
+    finally:
+        connection.close()
+
+
 def ensure_reachable(uri: str) -> None:
     """Fail fast, before any expensive work, if the store cannot be used."""
     # One quick attempt instead of MLflow's default minutes of retries against a dead server.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    database = sqlite_path(uri)
     try:
-        client(uri).search_experiments(max_results=1)
+        if database is None:
+            client(uri).search_experiments(max_results=1)
+            return
+        with _store_lock(database):
+            client(uri).search_experiments(max_results=1)  # creates the tables of a new store
     except Exception as exc:  # any failure here means the run would be lost later
+        if database is not None and database.is_file():
+            _check_writable(database)  # the likelier cause, said plainly
         raise TrackingError(
             f"MLflow tracking store at {uri} cannot be reached: {first_line(exc)}"
         ) from None
+    _check_writable(database)
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -100,11 +150,26 @@ def experiment_id(uri: str, name: str) -> str:
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return mlflow_client.create_experiment(name, artifact_location=_default_artifact_location(uri))
+    try:
+        return mlflow_client.create_experiment(
+            name, artifact_location=_default_artifact_location(uri)
+        )
+    except Exception as exc:
+        # Another run created it in between (two queued experiments starting together).
+        experiment = mlflow_client.get_experiment_by_name(name)
+        if error_code(exc) == "RESOURCE_ALREADY_EXISTS" and experiment is not None:
+            return experiment.experiment_id
+        raise
+
+
+# What a run is made of besides data: git_dirty says whether any of it differs from the commit.
+# The pipeline's own outputs (dvc.lock, reports/) change during every `dvc repro` and are left out.
+SOURCE_PATHS = ("src", "params.yaml", "dvc.yaml", "configs", "pyproject.toml", "requirements")
 
 
 def git_tags(cwd: Path | None = None) -> dict[str, str]:
-    """Commit and dirtiness of the working tree, so a run can be traced back to its code."""
+    """Commit, and whether code or params differ from it (:data:`SOURCE_PATHS`, new files
+    included), so a run can be traced back to what made it."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -113,7 +178,9 @@ def git_tags(cwd: Path | None = None) -> dict[str, str]:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # From the top of the repository, whatever directory the command runs in.
+        specs = [f":(top){path}" for path in SOURCE_PATHS]
+        dirty = bool(git("status", "--porcelain", "--", *specs))
     except (OSError, subprocess.SubprocessError):
         return {"git_commit": "unknown", "git_dirty": "unknown"}
     return {"mlflow.source.git.commit": commit, "git_commit": commit, "git_dirty": str(dirty)}

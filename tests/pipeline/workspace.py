@@ -14,7 +14,16 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 
-COPIED = ["dvc.yaml", "params.yaml", "pyproject.toml", "src", ".dvc/config", ".dvcignore"]
+COPIED = [
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "src",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    ".dvcignore",
+    "data/external/.gitkeep",
+]
 
 
 def _merge(base: dict, overrides: Mapping[str, Any]) -> dict:
@@ -33,7 +42,7 @@ class Workspace:
     @classmethod
     def create(cls, root: Path, params: Mapping[str, Any] | None = None) -> Workspace:
         root.mkdir(parents=True, exist_ok=True)
-        # Paths in params.yaml are relative to the repository (../shared/datasets/...).
+        # The datasets remote of .dvc/config is ../shared/datasets from the project root.
         shared = root.parent / "shared"
         if not shared.exists():
             shared.symlink_to(REPO_ROOT.parent / "shared", target_is_directory=True)
@@ -46,6 +55,9 @@ class Workspace:
             elif source.exists():
                 shutil.copy2(source, target)
         workspace = cls(root)
+        # What scripts/setup.sh does: the datasets remote with an absolute url in the untracked
+        # .dvc/config.local, which DVC carries into queued and --temp experiments.
+        workspace.set_datasets_store(shared / "datasets")
         workspace.git("init", "-q", "-b", "main")
         workspace.git("config", "user.email", "tests@example.com")
         workspace.git("config", "user.name", "tests")
@@ -54,6 +66,13 @@ class Workspace:
         workspace.git("add", "-A")
         workspace.git("commit", "-q", "-m", "workspace")
         return workspace
+
+    def set_datasets_store(self, url: Path) -> None:
+        """Point the DVC remote ``datasets`` (``remote://datasets/...`` in params) at ``url``
+        for this workspace only, as ``dvc remote modify --local`` does."""
+        local = self.root / ".dvc" / "config.local"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text(f"['remote \"datasets\"']\n    url = {url.absolute()}\n")
 
     def git(self, *args: str) -> str:
         return subprocess.run(

@@ -6,7 +6,7 @@ in ``params.yaml`` stops the stage with a message naming the key instead of bein
 ignored and leaving the run unreproducible.
 """
 
-from summarizer.config.base import FilePath, Section, format_validation_error
+from summarizer.config.base import Section, format_validation_error
 from summarizer.config.data import (
     DatasetSpec,
     Fields,
@@ -39,7 +39,6 @@ __all__ = [
     "EvaluateParams",
     "ExtraTestSet",
     "Fields",
-    "FilePath",
     "IngestParams",
     "LengthBounds",
     "LengthPenalty",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-# YAML has no path type: a path is a string, taken as a Path even under strict validation.
-FilePath = Annotated[Path, Field(strict=False)]
+# A location kept as written: a directory, or remote://<remote>/<dir> (summarizer.project), which
+# pathlib would turn into "remote:/...". Code may pass a Path; YAML gives a string.
+Location = Annotated[
+    str, BeforeValidator(lambda v: os.fspath(v) if isinstance(v, os.PathLike) else v)
+]
 
 
 class Section(BaseModel):

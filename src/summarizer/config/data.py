@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from summarizer.config.base import FilePath, Section
+from summarizer.config.base import Location, Section
 
 
 class SplitFiles(Section):
@@ -35,7 +35,8 @@ class DatasetSpec(Section):
     """Where a dataset lives and how to read it: the ``dataset`` section."""
 
     name: str
-    path: FilePath
+    # A directory, or remote://<remote>/<dir> under a DVC remote (summarizer.project).
+    path: Location
     format: Literal["parallel_text", "jsonl", "csv"]
     splits: dict[Literal["train", "validation", "test"], SplitFiles]
     fields: Fields = Fields()

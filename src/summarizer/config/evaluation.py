@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from summarizer.config.base import FilePath, Section, format_validation_error
+from summarizer.config.base import Location, Section, format_validation_error
 from summarizer.errors import ConfigError
 
 LengthPenalty = Literal["none", "avg", "gnmt"]  # summarizer.model.search.LENGTH_PENALTIES (tested)
@@ -143,7 +143,8 @@ class ExtraTestSet(ScoreConvention):
     """A test-only set such as DUC-2004: line-aligned documents and several reference files,
     scored by its own :class:`ScoreConvention`."""
 
-    path: FilePath
+    # A directory, or remote://<remote>/<dir> under a DVC remote (summarizer.project).
+    path: Location
     document: str
     references: list[str] = Field(min_length=1)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 from pydantic import Field
 
 from summarizer.config.base import Section
+
+# `copy` is the name users know (OpenNMT's copy_attn, See et al.'s pointer); it hides pydantic's
+# deprecated BaseModel.copy(), which nothing here calls, so pydantic's warning about it is noise.
+warnings.filterwarnings("ignore", message='Field name "copy" in "ModelParams" shadows')
 
 
 class ModelParams(Section):

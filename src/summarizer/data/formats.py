@@ -36,6 +36,7 @@ import pandas as pd
 
 from summarizer.config import DatasetSpec, SplitFiles
 from summarizer.errors import DataError
+from summarizer.project import resolve_data_path
 
 COLUMNS = ["id", "document", "summary"]
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
@@ -281,7 +282,7 @@ def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
 
 def read_split(spec: DatasetSpec, split: str) -> pd.DataFrame:
     """Read one split of a dataset as the canonical table, whatever its format."""
-    root = Path(spec.path)
+    root = resolve_data_path(spec.path)
     if not root.is_dir():
         raise DataError(f"{root}: dataset directory for '{spec.name}' not found")
     files: SplitFiles = spec.splits[split]  # type: ignore[index]

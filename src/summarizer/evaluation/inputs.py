@@ -4,7 +4,6 @@ DUC-2004, each as a table with a ``references`` list per row (one or several ref
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
@@ -12,6 +11,7 @@ from summarizer.config import ExtraTestSet, Paths
 from summarizer.data.formats import join_sentences, read_parallel_text
 from summarizer.evaluation.baselines import split_sentences
 from summarizer.io import read_json, read_stage_table
+from summarizer.project import external_copy
 
 # Test examples in each standard test set, as published (../shared/datasets/README.md), keyed by
 # dataset.name or extra test set name. A score on fewer is not comparable with the literature.
@@ -54,7 +54,7 @@ def load_split(
 
 def load_extra_test_set(name: str, spec: ExtraTestSet) -> pd.DataFrame:
     """An extra test set's line-aligned files as a table with ``references`` (ids ``name-…``)."""
-    root = Path(spec.path)
+    root = external_copy(name)  # the copy DVC tracks (stage extra_test_set@<name>)
     table = read_parallel_text(
         root / spec.document, [root / reference for reference in spec.references], split=name
     )
