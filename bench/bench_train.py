@@ -1,6 +1,7 @@
 """Training throughput: the classic tutorial seq2seq against this project's trainer, one run.
 
     python bench/bench_train.py [--steps N] [--warmup N]
+    python bench/bench_train.py --copy-coverage [--steps N]
 
 (a) the reference: ``ReferenceSeq2Seq`` (``reference_model.py``, no attention), decoder stepped
     one token at a time in Python with teacher forcing 0.5, random unsorted batches of 64 pairs,
@@ -13,6 +14,11 @@ Both train on the same real Gigaword pairs on this machine. Prints target tokens
 each, the ratio b/a, the achieved GFLOP/s of (b) (FLOPs by formula) against a measured fp32
 matmul peak, and the peak resident memory of (b) (measured in a fresh process so (a) does not
 inflate it).
+
+``--copy-coverage`` instead measures what the pointer-generator and coverage cost: (b) against
+the same trainer and sizes with ``copy`` and ``coverage`` on (coverage loss active, extended
+ids from the target vocabulary), stepping the two in turn on the same batches so that a load
+change on the machine hits both alike. Target: at most 30% fewer target tokens per second.
 """
 
 from __future__ import annotations
@@ -55,14 +61,14 @@ SIZES = ModelParams(
 )
 
 
-def load_pairs(count: int) -> EncodedPairs:
+def load_pairs(count: int, extended: bool = False) -> EncodedPairs:
     articles = (GIGAWORD / "train.article.txt").read_text().splitlines()[:count]
     titles = (GIGAWORD / "train.title.txt").read_text().splitlines()[:count]
     processor = TextProcessor(TokenizeParams(max_source_len=60, max_target_len=20))
     sources, targets = processor.tokenize_source(articles), processor.tokenize_target(titles)
     params = VocabParams(min_freq=1, max_size=VOCAB)
     return EncodedPairs.from_tokens(
-        sources, targets, Vocab.build(sources, params), Vocab.build(targets, params)
+        sources, targets, Vocab.build(sources, params), Vocab.build(targets, params), extended
     )
 
 
@@ -161,14 +167,47 @@ def project_run(pairs: EncodedPairs, steps: int, warmup: int) -> tuple[float, fl
     return tokens / elapsed, flops / elapsed / 1e9
 
 
+def copy_coverage_run(pairs: EncodedPairs, steps: int, warmup: int) -> tuple[float, float]:
+    """Target tokens/s of (b) without and with copy + coverage, stepped in turn."""
+    params = TrainParams(
+        device="cpu", batch_tokens=10**9, max_batch_size=BATCH, seed=0, warmup_steps=10
+    )
+    with_both = SIZES.model_copy(update={"copy": True, "coverage": True})
+    trainers = [Trainer(params, model_config(sizes, VOCAB, VOCAB)) for sizes in (SIZES, with_both)]
+    assert trainers[1].in_coverage_phase(0)  # coverage_from_epoch 1: loss and parameters on
+    batches = [collate(pairs, idx) for idx in trainers[0].epoch_batches(pairs, 0)]
+    elapsed = [0.0, 0.0]
+    tokens = 0
+    for step in range(warmup + steps):
+        batch = batches[step % len(batches)]
+        for i, trainer in enumerate(trainers):
+            started = time.perf_counter()
+            trainer.train_step([batch], 1.0)
+            if step >= warmup:
+                elapsed[i] += time.perf_counter() - started
+        tokens += batch.num_target_tokens if step >= warmup else 0
+    return tokens / elapsed[0], tokens / elapsed[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--pairs", type=int, default=8000)
     parser.add_argument("--only-project", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--copy-coverage", action="store_true", help="cost of copy + coverage against (b)"
+    )
     args = parser.parse_args()
-    pairs = load_pairs(args.pairs)
+    pairs = load_pairs(args.pairs, extended=args.copy_coverage)
+
+    if args.copy_coverage:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(pairs)} pairs")
+        plain, both = copy_coverage_run(pairs, args.steps, args.warmup)
+        print(f"(b) this project's trainer:    {plain:10.0f} target tokens/s")
+        print(f"(c) (b) with copy + coverage:  {both:10.0f} target tokens/s")
+        print(f"ratio c/b: {both / plain:.2f} (target >= 0.70: copy + coverage cost <= 30%)")
+        return
 
     if args.only_project:  # child process: (b) alone, so its peak memory is its own
         rate, gflops = project_run(pairs, args.steps, args.warmup)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +14,19 @@ from summarizer.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 
 @dataclass
 class EncodedPairs:
-    """Source and target id sequences of one split (targets without ``<bos>``/``<eos>``)."""
+    """Source and target id sequences of one split (targets without ``<bos>``/``<eos>``).
+
+    With ``extended`` ids (what a copy model trains on, see :func:`extend_source`): ``src_ext``
+    the sources in the target vocabulary extended with each example's out-of-vocabulary source
+    words, ``oovs`` those words, ``tgt_ext`` the targets with such a word as its extended id
+    (an out-of-vocabulary target word not in the source stays ``<unk>``).
+    """
 
     sources: list[list[int]]
     targets: list[list[int]]
+    src_ext: list[list[int]] | None = None
+    tgt_ext: list[list[int]] | None = None
+    oovs: list[list[str]] | None = None
 
     @classmethod
     def from_tokens(
@@ -26,20 +35,42 @@ class EncodedPairs:
         targets: Sequence[Sequence[str]],
         src_vocab: Vocab,
         tgt_vocab: Vocab,
+        extended: bool = False,
     ) -> EncodedPairs:
         """Encode token lists with the vocabularies (sources never empty, see
-        :func:`encode_source`)."""
-        return cls(
+        :func:`encode_source`), and in the extended vocabulary too when ``extended``."""
+        pairs = cls(
             sources=[encode_source(tokens, src_vocab) for tokens in sources],
             targets=[tgt_vocab.encode(tokens) for tokens in targets],
         )
+        if extended:
+            # Extended ids live in the target vocabulary, the space the model writes in, so
+            # copying works with separate vocabularies as with a shared one.
+            extensions = [extend_source(tokens, tgt_vocab) for tokens in sources]
+            pairs.src_ext = [ids for ids, _ in extensions]
+            pairs.oovs = [oovs for _, oovs in extensions]
+            pairs.tgt_ext = [
+                extend_target(tokens, tgt_vocab, oovs)
+                for tokens, oovs in zip(targets, pairs.oovs, strict=True)
+            ]
+        return pairs
 
     def __len__(self) -> int:
         return len(self.sources)
 
     def subset(self, count: int) -> EncodedPairs:
         """The first ``count`` pairs (``train.max_train_examples``)."""
-        return EncodedPairs(self.sources[:count], self.targets[:count])
+
+        def cut(values: list | None) -> list | None:
+            return None if values is None else values[:count]
+
+        return EncodedPairs(
+            self.sources[:count],
+            self.targets[:count],
+            cut(self.src_ext),
+            cut(self.tgt_ext),
+            cut(self.oovs),
+        )
 
 
 def encode_source(tokens: Sequence[str], vocab: Vocab) -> list[int]:
@@ -48,25 +79,86 @@ def encode_source(tokens: Sequence[str], vocab: Vocab) -> list[int]:
     return vocab.encode(tokens) or [UNK_ID]
 
 
+def extend_source(tokens: Sequence[str], vocab: Vocab) -> tuple[list[int], list[str]]:
+    """``tokens`` in ``vocab`` extended with their own out-of-vocabulary words: ``(ids, oovs)``.
+
+    ``oovs`` lists the source's words missing from ``vocab`` in order of first appearance; the
+    ``k``-th has the id ``len(vocab) + k``. Ids align with :func:`encode_source`'s (one per
+    token, a single ``<unk>`` for an empty source). ``vocab`` is the *target* vocabulary.
+    """
+    oov_ids: dict[str, int] = {}
+    ids = []
+    for token in tokens:
+        index = vocab.stoi.get(token)
+        if index is None:
+            index = oov_ids.setdefault(token, len(vocab) + len(oov_ids))
+        ids.append(index)
+    return ids or [UNK_ID], list(oov_ids)
+
+
+def extend_target(tokens: Sequence[str], vocab: Vocab, oovs: Sequence[str]) -> list[int]:
+    """Target ids in the extended vocabulary of a source whose out-of-vocabulary words are
+    ``oovs``: a word copied from there gets its extended id, any other unknown word ``<unk>``."""
+    oov_ids = {token: len(vocab) + k for k, token in enumerate(oovs)}
+    return [vocab.stoi.get(token, oov_ids.get(token, UNK_ID)) for token in tokens]
+
+
+def decode_extended(ids: Iterable[int], vocab: Vocab, oovs: Sequence[str]) -> list[str]:
+    """:meth:`Vocab.decode` for extended ids: ``len(vocab) + k`` is the source's ``oovs[k]``."""
+    size = len(vocab)
+    tokens = []
+    for index in ids:
+        if index == EOS_ID:
+            break
+        if index in (PAD_ID, BOS_ID):
+            continue
+        if index < size:
+            tokens.append(vocab.itos[index])
+        elif index - size < len(oovs):
+            tokens.append(oovs[index - size])
+        else:  # another example's temporary id: nothing this source can name
+            tokens.append(vocab.unk_token)
+    return tokens
+
+
 @dataclass
 class Batch:
-    """Padded tensors of one batch, ready for :meth:`summarizer.model.Seq2Seq.forward`."""
+    """Padded tensors of one batch, ready for :meth:`summarizer.model.Seq2Seq.forward`.
+
+    ``src_ext``, ``tgt_ext`` (``tgt_out`` in extended ids) and ``oovs`` are set when the pairs
+    carry extended ids (copy models).
+    """
 
     src: Tensor  # [B, S]
     src_lengths: Tensor  # [B], on the CPU as pack_padded_sequence wants
     tgt_in: Tensor  # [B, T]: <bos> y1 .. yn
     tgt_out: Tensor  # [B, T]: y1 .. yn <eos>
     num_target_tokens: int
+    src_ext: Tensor | None = None  # [B, S]
+    tgt_ext: Tensor | None = None  # [B, T]
+    oovs: list[list[str]] | None = None
+
+    @property
+    def num_oov(self) -> int:
+        """The most out-of-vocabulary source words of any example (extended ids beyond V)."""
+        return max((len(words) for words in self.oovs), default=0) if self.oovs else 0
 
     def to(self, device: torch.device) -> Batch:
         """This batch on ``device`` (lengths stay on the CPU, where packing reads them)."""
         non_blocking = device.type == "cuda"
+
+        def move(tensor: Tensor | None) -> Tensor | None:
+            return None if tensor is None else tensor.to(device, non_blocking=non_blocking)
+
         return Batch(
             self.src.to(device, non_blocking=non_blocking),
             self.src_lengths,
             self.tgt_in.to(device, non_blocking=non_blocking),
             self.tgt_out.to(device, non_blocking=non_blocking),
             self.num_target_tokens,
+            move(self.src_ext),
+            move(self.tgt_ext),
+            self.oovs,
         )
 
 
@@ -81,7 +173,7 @@ def pad(sequences: Sequence[Sequence[int]], length: int | None = None) -> Tensor
 
 def collate(pairs: EncodedPairs, indices: Sequence[int], pin_memory: bool = False) -> Batch:
     """The batch of ``pairs`` at ``indices``: ``<bos>``-shifted decoder input and ``<eos>``-ended
-    target."""
+    target (and their extended ids when ``pairs`` has them)."""
     sources = [pairs.sources[i] for i in indices]
     targets = [pairs.targets[i] for i in indices]
     batch = Batch(
@@ -91,12 +183,18 @@ def collate(pairs: EncodedPairs, indices: Sequence[int], pin_memory: bool = Fals
         tgt_out=pad([[*t, EOS_ID] for t in targets]),
         num_target_tokens=sum(len(t) + 1 for t in targets),
     )
+    if pairs.src_ext is not None and pairs.tgt_ext is not None and pairs.oovs is not None:
+        batch.src_ext = pad([pairs.src_ext[i] for i in indices])
+        batch.tgt_ext = pad([[*pairs.tgt_ext[i], EOS_ID] for i in indices])
+        batch.oovs = [pairs.oovs[i] for i in indices]
     if pin_memory:
         batch.src, batch.tgt_in, batch.tgt_out = (
             batch.src.pin_memory(),
             batch.tgt_in.pin_memory(),
             batch.tgt_out.pin_memory(),
         )
+        if batch.src_ext is not None and batch.tgt_ext is not None:
+            batch.src_ext, batch.tgt_ext = batch.src_ext.pin_memory(), batch.tgt_ext.pin_memory()
     return batch
 
 

@@ -30,7 +30,9 @@ from tests.conftest import DATASETS
 TINY_MODEL = ModelParams(emb_dim=32, hidden_dim=48, enc_layers=1, dec_layers=1, dropout=0.1)
 
 
-def gigaword_pairs(count: int, max_size: int = 2000) -> tuple[EncodedPairs, Vocab, Vocab]:
+def gigaword_pairs(
+    count: int, max_size: int = 2000, extended: bool = False
+) -> tuple[EncodedPairs, Vocab, Vocab]:
     root = DATASETS / "gigaword"
     with open(root / "train.article.txt") as docs, open(root / "train.title.txt") as titles:
         documents = [next(docs) for _ in range(count)]
@@ -40,7 +42,8 @@ def gigaword_pairs(count: int, max_size: int = 2000) -> tuple[EncodedPairs, Voca
     targets = processor.tokenize_target(summaries)
     params = VocabParams(min_freq=1, max_size=max_size)
     src_vocab, tgt_vocab = Vocab.build(sources, params), Vocab.build(targets, params)
-    return EncodedPairs.from_tokens(sources, targets, src_vocab, tgt_vocab), src_vocab, tgt_vocab
+    pairs = EncodedPairs.from_tokens(sources, targets, src_vocab, tgt_vocab, extended)
+    return pairs, src_vocab, tgt_vocab
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,9 @@ def data() -> tuple[EncodedPairs, Vocab, Vocab]:
     return gigaword_pairs(120)
 
 
-def make_trainer(data, checkpoint_dir: Path | None, **overrides) -> Trainer:
+def make_trainer(
+    data, checkpoint_dir: Path | None, model: ModelParams = TINY_MODEL, **overrides
+) -> Trainer:
     _, src_vocab, tgt_vocab = data
     settings = dict(
         device="cpu",
@@ -64,7 +69,7 @@ def make_trainer(data, checkpoint_dir: Path | None, **overrides) -> Trainer:
     settings.update(overrides)
     params = TrainParams(**settings)
     store = CheckpointStore(checkpoint_dir) if checkpoint_dir is not None else None
-    return Trainer(params, model_config(TINY_MODEL, len(src_vocab), len(tgt_vocab)), store)
+    return Trainer(params, model_config(model, len(src_vocab), len(tgt_vocab)), store)
 
 
 def test_token_batches_cover_every_example_once_within_budget() -> None:

@@ -20,6 +20,12 @@ class Seq2SeqConfig:
 
     ``share_src_tgt_embeddings`` can only check that both vocabularies have the same size; the
     caller must only set it when the two vocabularies are really the same one.
+
+    ``copy`` makes the decoder a pointer-generator (See et al. 2017): its outputs are then
+    log-probabilities over the target vocabulary extended with each example's out-of-vocabulary
+    source words (see ``copy.py``). ``coverage`` feeds the sum of earlier attention into the
+    attention score (``coverage.py``). Both default to off, so configs saved before they existed
+    load as the models they were.
     """
 
     src_vocab_size: int
@@ -39,6 +45,8 @@ class Seq2SeqConfig:
     input_feeding: bool = False
     tie_embeddings: bool = False
     share_src_tgt_embeddings: bool = False
+    copy: bool = False
+    coverage: bool = False
 
     def __post_init__(self) -> None:
         for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_dim"):
@@ -70,6 +78,8 @@ class Seq2SeqConfig:
             "input_feeding",
             "tie_embeddings",
             "share_src_tgt_embeddings",
+            "copy",
+            "coverage",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

@@ -16,29 +16,38 @@ and attention, ``W_c`` and ``W_out`` are batched over all steps: no Python loop 
 output head is the same ``tanh(W_c [c_t; h_t])``. Step ``t``'s RNN input then depends on step
 ``t-1``'s output, so Bahdanau always takes the stepwise path (documented, not a silent fallback:
 see :meth:`Decoder.can_run_parallel`). Use ``concat`` for the same additive score on the fast path.
+
+With ``copy`` the outputs are the pointer-generator's log-probabilities (``copy.py``) instead of
+logits; with ``coverage`` the attention reads the coverage vector (``coverage.py``), which the
+fast path follows with a loop over the attention alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from summarizer.model.attention import make_attention
 from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.copy import CopyGenerator
+from summarizer.model.coverage import attend_with_coverage
 from summarizer.model.encoder import EncoderMemory
 from summarizer.model.rnn import make_rnn, run_rnn
 
 
 @dataclass
 class DecoderState:
-    """Recurrent state for ``B`` rows: ``h`` ``[L, B, H]``, ``c`` (LSTM only) and the previous
-    attentional vector ``input_feed`` ``[B, H]`` (only with input feeding)."""
+    """Recurrent state for ``B`` rows: ``h`` ``[L, B, H]``, ``c`` (LSTM only), the previous
+    attentional vector ``input_feed`` ``[B, H]`` (only with input feeding) and the coverage
+    ``[B, S]``, float32, the attention summed over the steps so far (only with coverage)."""
 
     h: Tensor
     c: Tensor | None = None
     input_feed: Tensor | None = None
+    coverage: Tensor | None = None
 
     def index_select(self, index: Tensor) -> DecoderState:
         """Rows ``index``: reorders beams and drops finished examples in one gather."""
@@ -46,6 +55,7 @@ class DecoderState:
             self.h.index_select(1, index),
             None if self.c is None else self.c.index_select(1, index),
             None if self.input_feed is None else self.input_feed.index_select(0, index),
+            None if self.coverage is None else self.coverage.index_select(0, index),
         )
 
     def rnn_state(self) -> Tensor | tuple[Tensor, Tensor]:
@@ -53,9 +63,18 @@ class DecoderState:
         return self.h if self.c is None else (self.h, self.c)
 
 
+class DecoderOutput(NamedTuple):
+    """Scores ``[B, (T,) V]`` (logits, or log-probabilities over ``V + num_oov`` with copy),
+    attention ``[B, (T,) S]`` and the coverage before each step (None without coverage)."""
+
+    scores: Tensor
+    attention: Tensor
+    coverage: Tensor | None
+
+
 class Decoder(nn.Module):
     """Attention decoder: one RNN, the attention over the encoder memory, and the output
-    projection."""
+    projection (mixed with copying when ``config.copy``)."""
 
     def __init__(self, config: Seq2SeqConfig, embedding: nn.Embedding) -> None:
         super().__init__()
@@ -68,7 +87,7 @@ class Decoder(nn.Module):
         input_dim += hidden if config.input_feeding else 0
         input_dim += hidden if self.bahdanau else 0  # the context vector
         self.rnn = make_rnn(config.rnn_type, input_dim, hidden, config.dec_layers, config.dropout)
-        self.attention = make_attention(config.attention, hidden, hidden)
+        self.attention = make_attention(config.attention, hidden, hidden, config.coverage)
         self.combine = nn.Linear(2 * hidden, hidden, bias=False)
         # Tying reuses the [V, emb_dim] embedding as the output matrix, so the vector it multiplies
         # must have emb_dim features: a linear pre-output layer bridges hidden_dim -> emb_dim.
@@ -80,17 +99,30 @@ class Decoder(nn.Module):
         self.output = nn.Linear(out_dim, config.tgt_vocab_size)
         if config.tie_embeddings:
             self.output.weight = embedding.weight
+        self.copy = CopyGenerator(hidden, config.emb_dim) if config.copy else None
 
     def can_run_parallel(self, teacher_forcing_ratio: float) -> bool:
         """Whether the fast path gives exactly the stepwise result."""
         return teacher_forcing_ratio >= 1.0 and not self.config.input_feeding and not self.bahdanau
 
-    def init_state(self, h0: Tensor, c0: Tensor | None) -> DecoderState:
-        """The decoder's first state from the encoder's bridged final state."""
+    def init_state(self, h0: Tensor, c0: Tensor | None, mask: Tensor) -> DecoderState:
+        """The decoder's first state from the encoder's bridged final state (``mask`` ``[B, S]``
+        sizes the coverage)."""
         feed = None
         if self.config.input_feeding:
             feed = h0.new_zeros(h0.size(1), self.config.hidden_dim)
-        return DecoderState(h0, c0, feed)
+        coverage = None
+        if self.config.coverage:
+            coverage = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+        return DecoderState(h0, c0, feed, coverage)
+
+    def embed(self, tokens: Tensor) -> Tensor:
+        """Embedded (and dropped-out) input tokens."""
+        if self.copy is not None:
+            # A copied out-of-vocabulary word has a temporary id the embedding does not have:
+            # it is read as <unk> (See et al.), whatever the caller feeds back.
+            tokens = tokens.masked_fill(tokens >= self.config.tgt_vocab_size, self.config.unk_id)
+        return self.dropout(self.embedding(tokens))
 
     def project(self, attn_vec: Tensor) -> Tensor:
         """Attentional vectors ``[..., H]`` -> logits ``[..., V]`` (one matmul for all steps)."""
@@ -99,44 +131,71 @@ class Decoder(nn.Module):
             x = self.pre_output(x)
         return self.output(x)
 
+    def scores(
+        self,
+        attn_vec: Tensor,
+        attention: Tensor,
+        switch_input: Tensor | None,
+        mem: EncoderMemory,
+    ) -> Tensor:
+        """Logits ``[..., V]``, or with copy the mixture's log-probabilities ``[..., V + X]``."""
+        logits = self.project(attn_vec)
+        if self.copy is None:
+            return logits
+        assert switch_input is not None and mem.copy is not None
+        return self.copy(logits, attention, switch_input, mem.copy)
+
     def forward_parallel(
         self, tgt_in: Tensor, state: DecoderState, mem: EncoderMemory
-    ) -> tuple[Tensor, Tensor]:
-        """Teacher-forced fast path: ``tgt_in [B, T]`` -> ``(logits [B, T, V], attn [B, T, S])``.
+    ) -> DecoderOutput:
+        """Teacher-forced fast path over ``tgt_in [B, T]``.
 
         Padding after a target's end needs no packing here: the RNN is causal, so padded inputs
         only change outputs at padded positions, which the loss ignores.
         """
-        x = self.dropout(self.embedding(tgt_in))
+        x = self.embed(tgt_in)
         out, _ = run_rnn(self.rnn, x, state.rnn_state())
-        context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
+        covered = None
+        if state.coverage is None:
+            context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
+        else:
+            context, weights, covered, _ = attend_with_coverage(
+                self.attention, out, mem.memory, mem.keys, mem.mask, state.coverage
+            )
         attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
-        return self.project(attn_vec), weights
+        switch = torch.cat([context, out, x], dim=-1) if self.copy is not None else None
+        return DecoderOutput(self.scores(attn_vec, weights, switch, mem), weights, covered)
 
     def step(
         self, tokens: Tensor, state: DecoderState, mem: EncoderMemory
     ) -> tuple[Tensor, Tensor, DecoderState]:
-        """One step for ``tokens [B]``: ``(attentional vector [B, H], attn [B, S], new state)``."""
-        return self._step(self.dropout(self.embedding(tokens)), state, mem)
+        """One step for ``tokens [B]``: ``(scores [B, V(+X)], attn [B, S], new state)``."""
+        attn_vec, weights, switch, state = self._step(self.embed(tokens), state, mem)
+        return self.scores(attn_vec, weights, switch, mem), weights, state
 
     def _step(
         self, emb: Tensor, state: DecoderState, mem: EncoderMemory
-    ) -> tuple[Tensor, Tensor, DecoderState]:
+    ) -> tuple[Tensor, Tensor, Tensor | None, DecoderState]:
+        """``(attentional vector [B, H], attn [B, S], switch input or None, new state)``."""
         inputs = [emb]
         if state.input_feed is not None:
             inputs.append(state.input_feed)
         if self.bahdanau:
             # Query = top layer's state *before* this step (Bahdanau et al. 2015).
-            context, weights = self.attention(state.h[-1], mem.memory, mem.keys, mem.mask)
+            context, weights = self.attention(
+                state.h[-1], mem.memory, mem.keys, mem.mask, state.coverage
+            )
             inputs.append(context)
         out, new = run_rnn(self.rnn, torch.cat(inputs, dim=-1).unsqueeze(1), state.rnn_state())
         out = out.squeeze(1)
         if not self.bahdanau:
-            context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
+            context, weights = self.attention(out, mem.memory, mem.keys, mem.mask, state.coverage)
         attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
         h, c = new if isinstance(new, tuple) else (new, None)
         feed = attn_vec if self.config.input_feeding else None
-        return attn_vec, weights, DecoderState(h, c, feed)
+        coverage = None if state.coverage is None else state.coverage + weights
+        switch = torch.cat([context, out, emb], dim=-1) if self.copy is not None else None
+        return attn_vec, weights, switch, DecoderState(h, c, feed, coverage)
 
     def forward_stepwise(
         self,
@@ -144,31 +203,37 @@ class Decoder(nn.Module):
         state: DecoderState,
         mem: EncoderMemory,
         teacher_forcing_ratio: float = 1.0,
-    ) -> tuple[Tensor, Tensor]:
+    ) -> DecoderOutput:
         """Step-by-step decoding with teacher forcing ratio (one coin per step for the batch, as
         in the classic tutorials; the coins come from torch's RNG so a seed reproduces them)."""
         steps = tgt_in.size(1)
-        gold = self.dropout(self.embedding(tgt_in))  # one lookup for all gold inputs
+        gold = self.embed(tgt_in)  # one lookup for all gold inputs
         sampled = teacher_forcing_ratio < 1.0
         use_gold = (torch.rand(steps) < teacher_forcing_ratio).tolist() if sampled else None
-        attn_vecs, weights, logits = [], [], []
+        attn_vecs, weights, switches, covered, scores = [], [], [], [], []
         prev_pred: Tensor | None = None
         for t in range(steps):
             if prev_pred is None or use_gold is None or use_gold[t]:
                 emb = gold[:, t]  # step 0 always reads <bos>
             else:
-                emb = self.dropout(self.embedding(prev_pred))
-            attn_vec, w, state = self._step(emb, state, mem)
+                emb = self.embed(prev_pred)
+            if state.coverage is not None:
+                covered.append(state.coverage)
+            attn_vec, w, switch, state = self._step(emb, state, mem)
             weights.append(w)
             if sampled:
-                # Logits are needed now to pick the next input; the argmax is not differentiated.
-                step_logits = self.project(attn_vec)
-                logits.append(step_logits)
-                prev_pred = step_logits.detach().argmax(-1)
+                # Scores are needed now to pick the next input; the argmax is not differentiated.
+                step_scores = self.scores(attn_vec, w, switch, mem)
+                scores.append(step_scores)
+                prev_pred = step_scores.detach().argmax(-1)
             else:
                 attn_vecs.append(attn_vec)
+                switches.append(switch)
+        all_weights = torch.stack(weights, dim=1)
         if sampled:
-            all_logits = torch.stack(logits, dim=1)
+            all_scores = torch.stack(scores, dim=1)
         else:
-            all_logits = self.project(torch.stack(attn_vecs, dim=1))
-        return all_logits, torch.stack(weights, dim=1)
+            switch_all = torch.stack(switches, dim=1) if self.copy is not None else None
+            all_scores = self.scores(torch.stack(attn_vecs, dim=1), all_weights, switch_all, mem)
+        coverage = torch.stack(covered, dim=1) if covered else None
+        return DecoderOutput(all_scores, all_weights, coverage)

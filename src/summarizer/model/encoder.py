@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.copy import CopySource
 from summarizer.model.rnn import make_rnn, run_rnn
 
 # Above this many distinct source lengths in one batch, packing is cheaper than separate calls.
@@ -21,12 +22,14 @@ class EncoderMemory:
     """What attention reads at every decoding step, for ``B`` rows (examples or beams).
 
     ``memory`` is ``[B, S, H]`` (zero on padding), ``mask`` ``[B, S]`` (True on real tokens),
-    ``keys`` the attention's precomputed projection of ``memory`` (None for dot attention).
+    ``keys`` the attention's precomputed projection of ``memory`` (None for dot attention),
+    ``copy`` the source in the extended vocabulary (only with ``copy``).
     """
 
     memory: Tensor
     mask: Tensor
     keys: Tensor | None
+    copy: CopySource | None = None
 
     def index_select(self, index: Tensor) -> EncoderMemory:
         """Rows ``index`` (beam expansion, dropping finished examples)."""
@@ -34,6 +37,7 @@ class EncoderMemory:
             self.memory.index_select(0, index),
             self.mask.index_select(0, index),
             None if self.keys is None else self.keys.index_select(0, index),
+            None if self.copy is None else self.copy.index_select(index),
         )
 
 

@@ -21,6 +21,11 @@ Conventions shared by both searches (so ``beam_search(beam_size=1)`` equals ``gr
   have finished (as fairseq does).
 
 The model is put in eval mode for the search and restored afterwards.
+
+A copy model decodes over its extended vocabulary: given ``src_ext`` (see :class:`Seq2Seq`), the
+hypotheses hold extended ids, ``V + k`` for the example's ``k``-th out-of-vocabulary source word
+(``summarizer.batching.decode_extended`` turns them back into words). :func:`replace_unknowns`
+still applies to the ``<unk>`` a model may generate.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ def greedy_search(
     model: Seq2Seq,
     src: Tensor,
     src_lengths: Tensor,
+    src_ext: Tensor | None = None,
+    num_oov: int | None = None,
     *,
     max_length: int = 30,
     min_length: int = 0,
@@ -89,7 +96,7 @@ def greedy_search(
     _check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, 1)
     cfg = model.config
     with _eval_mode(model), torch.no_grad():
-        memory, state = model.encode(src, src_lengths)
+        memory, state = model.encode(src, src_lengths, src_ext, num_oov)
         batch, src_len = src.shape
         device = src.device
         out_tokens = torch.full(
@@ -102,7 +109,7 @@ def greedy_search(
         tokens = torch.full((batch,), cfg.bos_id, dtype=torch.long, device=device)
         for t in range(max_length + 1):
             logits, attn, state = model.decode_step(tokens, state, memory)
-            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            log_probs = _log_probs(model, logits)
             _constrain(
                 log_probs,
                 out_tokens[alive, :t],
@@ -132,6 +139,8 @@ def beam_search(
     model: Seq2Seq,
     src: Tensor,
     src_lengths: Tensor,
+    src_ext: Tensor | None = None,
+    num_oov: int | None = None,
     *,
     beam_size: int = 5,
     max_length: int = 30,
@@ -145,13 +154,13 @@ def beam_search(
     cfg = model.config
     k = beam_size
     with _eval_mode(model), torch.no_grad():
-        memory, state = model.encode(src, src_lengths)
+        memory, state = model.encode(src, src_lengths, src_ext, num_oov)
         batch, src_len = src.shape
         device = src.device
         # Rows are example-major: row b * k + j is beam j of live example b.
         rows = torch.arange(batch, device=device).repeat_interleave(k)
         memory, state = memory.index_select(rows), state.index_select(rows)
-        vocab = cfg.tgt_vocab_size
+        vocab = model.output_size(memory)
         n_cand = min(2 * k, k * vocab)
         # The global 2k best continuations are among each beam's own 2k best tokens.
         per_beam = min(2 * k, vocab)
@@ -175,7 +184,7 @@ def beam_search(
 
         for t in range(max_length + 1):
             logits, attn, state = model.decode_step(tokens, state, memory)
-            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            log_probs = _log_probs(model, logits)
             _constrain(log_probs, seqs, t, cfg, min_length, max_length, no_repeat_ngram_size)
             n_live = active.numel()
             # Ranking k x 2k candidates, not k x vocabulary, saves a pass over [rows, vocabulary].
@@ -242,6 +251,13 @@ def beam_search(
             fin_len[pick_ex, best],
             src_lengths,
         )
+
+
+def _log_probs(model: Seq2Seq, logits: Tensor) -> Tensor:
+    """Float32 log-probabilities of a step (the constraints then write into them)."""
+    if model.outputs_log_probs:
+        return logits.float()  # a copy model's mixture is normalised already
+    return torch.log_softmax(logits.float(), dim=-1)
 
 
 def _check_options(

@@ -8,6 +8,8 @@ import torch
 from torch import Tensor, nn
 
 from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.copy import CopySource
+from summarizer.model.coverage import coverage_parameters
 from summarizer.model.decoder import Decoder, DecoderState
 from summarizer.model.encoder import Encoder, EncoderMemory
 
@@ -17,16 +19,23 @@ INIT_RANGE = 0.1
 
 
 class Seq2SeqOutput(NamedTuple):
-    """Teacher-forced outputs for a whole target sequence."""
+    """Teacher-forced outputs for a whole target sequence.
 
-    logits: Tensor  # [B, T, V]
+    ``logits`` are scores whose softmax is the output distribution: logits ``[B, T, V]``
+    without copy; with copy, float32 log-probabilities ``[B, T, V + num_oov]`` over the extended
+    vocabulary (normalised already: ``log_softmax`` would leave them as they are).
+    """
+
+    logits: Tensor  # [B, T, V] or, with copy, [B, T, V + num_oov]
     attention: Tensor  # [B, T, S], float32, zero on source padding
+    coverage: Tensor | None = None  # [B, T, S] coverage before each step (model.coverage)
 
 
 class StepOutput(NamedTuple):
-    """Outputs of one decoding step, with the state to continue from."""
+    """Outputs of one decoding step, with the state to continue from (``logits`` as in
+    :class:`Seq2SeqOutput`, without the time dimension)."""
 
-    logits: Tensor  # [B, V]
+    logits: Tensor  # [B, V] or, with copy, [B, V + num_oov]
     attention: Tensor  # [B, S]
     state: DecoderState
 
@@ -36,6 +45,12 @@ class Seq2Seq(nn.Module):
 
     Batches are batch-first: ``src [B, S]`` padded with ``pad_id``, ``src_lengths [B]`` (>= 1),
     ``tgt_in [B, T]`` = ``<bos> y_1 ... y_{T-1}`` (the loss targets are ``y_1 ... <eos>``).
+
+    With ``copy``, ``src_ext [B, S]`` gives the source in the extended vocabulary (target ids,
+    then ``V + k`` for the example's ``k``-th out-of-vocabulary word) and ``num_oov`` the number
+    of such ids the batch uses; outputs then range over ``V + num_oov`` ids. Without ``src_ext``
+    the source ids themselves are used, right only for a shared vocabulary, and nothing can be
+    copied beyond it (out-of-vocabulary words copy as ``<unk>``).
     """
 
     def __init__(self, config: Seq2SeqConfig) -> None:
@@ -58,6 +73,18 @@ class Seq2Seq(nn.Module):
         with torch.no_grad():
             for emb in (self.encoder.embedding, self.decoder.embedding):
                 emb.weight[self.config.pad_id].zero_()
+            # Zero coverage terms leave the attention as it was until coverage is trained.
+            for p in self.coverage_parameters():
+                p.zero_()
+
+    def coverage_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the coverage terms in the attention (empty without coverage)."""
+        return coverage_parameters(self)
+
+    @property
+    def outputs_log_probs(self) -> bool:
+        """True when the outputs' ``logits`` are log-probabilities (a copy model)."""
+        return self.config.copy
 
     def num_parameters(self) -> int:
         """Number of parameters, shared and tied ones counted once."""
@@ -68,19 +95,53 @@ class Seq2Seq(nn.Module):
         ratio."""
         return self.decoder.can_run_parallel(teacher_forcing_ratio)
 
-    def encode(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderMemory, DecoderState]:
-        """Run the encoder once: attention memory and the decoder's initial state."""
+    def encode(
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        src_ext: Tensor | None = None,
+        num_oov: int | None = None,
+    ) -> tuple[EncoderMemory, DecoderState]:
+        """Run the encoder once: attention memory and the decoder's initial state.
+
+        ``src_ext`` and ``num_oov`` matter only with copy (see the class); ``num_oov=None``
+        reads it from ``src_ext`` (one device sync).
+        """
         memory, h0, c0 = self.encoder(src, src_lengths)
         # The mask comes from the lengths, the same truth packing used, not from pad ids.
         positions = torch.arange(src.size(1), device=src.device)
         mask = positions.unsqueeze(0) < src_lengths.to(src.device).unsqueeze(1)
         keys = self.decoder.attention.precompute(memory)
-        return EncoderMemory(memory, mask, keys), self.decoder.init_state(h0, c0)
+        copy = self._copy_source(src, src_ext, mask, num_oov) if self.config.copy else None
+        return EncoderMemory(memory, mask, keys, copy), self.decoder.init_state(h0, c0, mask)
+
+    def _copy_source(
+        self, src: Tensor, src_ext: Tensor | None, mask: Tensor, num_oov: int | None
+    ) -> CopySource:
+        cfg = self.config
+        if src_ext is None:
+            if cfg.src_vocab_size != cfg.tgt_vocab_size:
+                raise ValueError(
+                    "a copy model with separate source and target vocabularies needs src_ext, "
+                    "the source in the target's extended vocabulary"
+                )
+            src_ext, num_oov = src, 0
+        if src_ext.shape != src.shape:
+            raise ValueError(
+                f"src_ext must have the shape of src {tuple(src.shape)}, got {tuple(src_ext.shape)}"
+            )
+        src_ext = src_ext.to(src.device)
+        if num_oov is None:
+            num_oov = max(0, int(src_ext.max()) + 1 - cfg.tgt_vocab_size)
+        return CopySource.build(src_ext, mask, cfg.tgt_vocab_size, num_oov)
+
+    def output_size(self, memory: EncoderMemory) -> int:
+        """How many ids the outputs for ``memory`` range over (``V``, plus its OOVs with copy)."""
+        return memory.copy.size if memory.copy is not None else self.config.tgt_vocab_size
 
     def decode_step(self, tokens: Tensor, state: DecoderState, memory: EncoderMemory) -> StepOutput:
         """One decoding step for ``tokens [B]`` (the previous output, ``<bos>`` at first)."""
-        attn_vec, weights, state = self.decoder.step(tokens, state, memory)
-        return StepOutput(self.decoder.project(attn_vec), weights, state)
+        return StepOutput(*self.decoder.step(tokens, state, memory))
 
     def forward(
         self,
@@ -89,8 +150,11 @@ class Seq2Seq(nn.Module):
         tgt_in: Tensor,
         teacher_forcing_ratio: float = 1.0,
         force_stepwise: bool = False,
+        *,
+        src_ext: Tensor | None = None,
+        num_oov: int | None = None,
     ) -> Seq2SeqOutput:
-        """Logits for every target position and the attention that produced them.
+        """Scores for every target position and the attention that produced them.
 
         With ``teacher_forcing_ratio == 1`` and no input feeding (and not Bahdanau) the decoder
         runs in one recurrent call over all steps; ``force_stepwise`` takes the step loop anyway
@@ -102,11 +166,9 @@ class Seq2Seq(nn.Module):
             )
         if tgt_in.dim() != 2 or tgt_in.size(1) == 0:
             raise ValueError(f"tgt_in must be [batch, steps>=1], got {tuple(tgt_in.shape)}")
-        memory, state = self.encode(src, src_lengths)
+        memory, state = self.encode(src, src_lengths, src_ext, num_oov)
         if self.uses_fast_path(teacher_forcing_ratio) and not force_stepwise:
-            logits, attention = self.decoder.forward_parallel(tgt_in, state, memory)
+            out = self.decoder.forward_parallel(tgt_in, state, memory)
         else:
-            logits, attention = self.decoder.forward_stepwise(
-                tgt_in, state, memory, teacher_forcing_ratio
-            )
-        return Seq2SeqOutput(logits, attention)
+            out = self.decoder.forward_stepwise(tgt_in, state, memory, teacher_forcing_ratio)
+        return Seq2SeqOutput(*out)

@@ -35,7 +35,8 @@ RUN_METRIC_NAMES = {"tokens_per_second": "mean_tokens_per_second"}
 
 
 def model_config(params: ModelParams, src_vocab_size: int, tgt_vocab_size: int) -> Seq2SeqConfig:
-    """The model configuration of ``params`` for vocabularies of the given sizes."""
+    """The model configuration of ``params`` for vocabularies of the given sizes (``copy`` and
+    ``coverage`` included: the fields have the same names)."""
     return Seq2SeqConfig(
         src_vocab_size=src_vocab_size,
         tgt_vocab_size=tgt_vocab_size,
@@ -43,11 +44,14 @@ def model_config(params: ModelParams, src_vocab_size: int, tgt_vocab_size: int) 
     )
 
 
-def load_pairs(split: str, src_vocab: Vocab, tgt_vocab: Vocab) -> EncodedPairs:
-    """The tokenized ``split`` (written by ``tokenize``) as ids of the two vocabularies."""
+def load_pairs(
+    split: str, src_vocab: Vocab, tgt_vocab: Vocab, extended: bool = False
+) -> EncodedPairs:
+    """The tokenized ``split`` (written by ``tokenize``) as ids of the two vocabularies, and
+    with ``extended`` also in the extended vocabulary a copy model writes in."""
     table = read_stage_table(Paths.processed_split(split), "tokenize", ["source", "target"])
     return EncodedPairs.from_tokens(
-        table["source"].tolist(), table["target"].tolist(), src_vocab, tgt_vocab
+        table["source"].tolist(), table["target"].tolist(), src_vocab, tgt_vocab, extended
     )
 
 
@@ -67,8 +71,9 @@ class TrainingData:
         to ``train.max_train_examples`` when set)."""
         src_vocab = Vocab.load(Paths.vocab_file("source"))
         tgt_vocab = Vocab.load(Paths.vocab_file("target"))
-        train = load_pairs("train", src_vocab, tgt_vocab)
-        validation = load_pairs("validation", src_vocab, tgt_vocab)
+        copy = params.model.copy
+        train = load_pairs("train", src_vocab, tgt_vocab, extended=copy)
+        validation = load_pairs("validation", src_vocab, tgt_vocab, extended=copy)
         if params.train.max_train_examples is not None:
             train = train.subset(params.train.max_train_examples)
         data_hash = hash_files(

@@ -5,6 +5,12 @@ Exactness of resume is a design goal: the batch order of an epoch is a pure func
 ``(seed, epoch)``, every random generator is saved in the checkpoint, and checkpoints are only
 written between optimizer steps. A run killed at any point and started again therefore ends with
 the same weights as one that was never interrupted.
+
+Coverage (``model.coverage``) is trained as a phase, as See et al. do on a converged model: from
+epoch ``train.coverage_from_epoch`` the coverage loss joins the objective and the coverage
+parameters train; before it they stay frozen at their initial zero, so the model computes what a
+model without coverage would. Whether an epoch is in the phase is a function of the epoch alone,
+so a resumed run enters the phase exactly where an uninterrupted one does.
 """
 
 from __future__ import annotations
@@ -22,12 +28,12 @@ from torch import nn
 
 from summarizer.batching import Batch, EncodedPairs, collate, token_batches
 from summarizer.config import TrainParams
-from summarizer.data.vocab import PAD_ID
-from summarizer.model import Seq2Seq, Seq2SeqConfig
+from summarizer.model import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput
 from summarizer.training.checkpoints import CheckpointStore
 from summarizer.training.device import autocast, select_device, select_precision
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.interrupts import TrainingInterrupted, stop_on_signals
+from summarizer.training.losses import batch_loss
 from summarizer.training.progress import EpochRecord, Progress
 from summarizer.training.reporting import ProgressReporter
 from summarizer.training.rng import rng_state, seed_everything, set_rng_state
@@ -77,10 +83,6 @@ class Trainer:
         )
         self.schedule: LearningRateSchedule | None = None  # built for an epoch length: fit
         self.progress = Progress()
-        self.loss_fn = nn.CrossEntropyLoss(
-            ignore_index=PAD_ID, label_smoothing=params.label_smoothing, reduction="sum"
-        )
-        self.eval_loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
 
     # ---------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -155,9 +157,34 @@ class Trainer:
         self.schedule = LearningRateSchedule(self.optimizer, self.params, steps_per_epoch)
 
     # ---------------------------------------------------------------------------------- steps
+    def in_coverage_phase(self, epoch: int) -> bool:
+        """Whether the 0-based ``epoch`` trains coverage (loss and parameters)."""
+        return self.config.coverage and epoch + 1 >= self.params.coverage_from_epoch
+
+    def forward(self, batch: Batch, ratio: float = 1.0) -> Seq2SeqOutput:
+        """The model's outputs for ``batch`` (in extended ids for a copy model)."""
+        if self.config.copy and batch.src_ext is None:
+            raise ValueError(
+                "a copy model trains on extended ids: build the pairs with "
+                "EncodedPairs.from_tokens(..., extended=True)"
+            )
+        return self.model(
+            batch.src,
+            batch.src_lengths,
+            batch.tgt_in,
+            ratio,
+            src_ext=batch.src_ext,
+            num_oov=batch.num_oov,
+        )
+
     def evaluate_loss(self, pairs: EncodedPairs) -> float:
-        """Mean cross-entropy per target token over ``pairs`` with full teacher forcing (no
-        label smoothing, no gradients); leaves the model in eval mode."""
+        """Mean loss per target token over ``pairs`` with full teacher forcing (no label
+        smoothing, no gradients); leaves the model in eval mode.
+
+        With coverage it includes the coverage loss at every epoch, also before the phase: the
+        objective the final model is trained for, so epochs compare and the best checkpoint is
+        one that learned coverage.
+        """
         self.model.eval()
         total = 0.0
         tokens = 0
@@ -167,14 +194,11 @@ class Trainer:
             batch_tokens=self.params.batch_tokens * 2,  # no gradients: twice the batch fits
             max_batch_size=self.params.max_batch_size * 2,
         )
+        weight = self.params.coverage_weight if self.config.coverage else 0.0
         with torch.inference_mode(), autocast(self.device, self.autocast_dtype):
             for indices in batches:
                 batch = collate(pairs, indices).to(self.device)
-                output = self.model(batch.src, batch.src_lengths, batch.tgt_in)
-                loss = self.eval_loss_fn(
-                    output.logits.float().flatten(0, 1), batch.tgt_out.flatten()
-                )
-                total += loss.item()
+                total += batch_loss(self.forward(batch), batch, self.config, 0.0, weight).item()
                 tokens += batch.num_target_tokens
         return total / max(tokens, 1)
 
@@ -183,11 +207,15 @@ class Trainer:
         token, clipped) with teacher-forcing ``ratio``; advances a per-step schedule. Returns the
         summed loss and the number of target tokens."""
         step_tokens = sum(batch.num_target_tokens for batch in batches)
+        coverage = self.in_coverage_phase(self.progress.epoch)
+        for p in self.model.coverage_parameters():
+            p.requires_grad_(coverage)  # no gradient: AdamW leaves them at zero
+        weight = self.params.coverage_weight if coverage else 0.0
         loss_sum = 0.0
         for batch in batches:
             with autocast(self.device, self.autocast_dtype):
-                output = self.model(batch.src, batch.src_lengths, batch.tgt_in, ratio)
-                loss = self.loss_fn(output.logits.float().flatten(0, 1), batch.tgt_out.flatten())
+                output = self.forward(batch, ratio)
+                loss = batch_loss(output, batch, self.config, self.params.label_smoothing, weight)
             self.scaler.scale(loss / step_tokens).backward()
             loss_sum += loss.item()
         self.scaler.unscale_(self.optimizer)
@@ -292,7 +320,13 @@ class Trainer:
         improved = self.early_stopper.update(val_loss, record.epoch)
         self.reporter.end_epoch(record, improved)
         progress.next_epoch()
-        if self.early_stopper.should_stop:
+        if self.early_stopper.should_stop and self._coverage_phase_ahead():
+            log.info(
+                "no improvement for %d epoch(s), going on: the coverage phase starts at epoch %d",
+                self.early_stopper.bad_epochs,
+                self.params.coverage_from_epoch,
+            )
+        elif self.early_stopper.should_stop:
             log.info(
                 "early stopping: no improvement for %d epoch(s)", self.early_stopper.bad_epochs
             )
@@ -303,6 +337,15 @@ class Trainer:
             self.save_checkpoint(best=True)
         self.save_checkpoint()
         return record
+
+    def _coverage_phase_ahead(self) -> bool:
+        """Whether the coverage phase is still to come (early stopping must not skip what the
+        run is for)."""
+        return (
+            self.config.coverage
+            and not self.in_coverage_phase(self.progress.epoch - 1)
+            and self.params.coverage_from_epoch <= self.params.max_epochs
+        )
 
     def _interrupted(self, signum: int) -> TrainingInterrupted:
         checkpoint = self.checkpoints.last if self.checkpoints is not None else None
