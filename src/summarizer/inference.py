@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from summarizer.batching import encode_source, pad, token_batches
+from summarizer.batching import decode_extended, encode_source, extend_source, pad, token_batches
 from summarizer.config import DecodeParams
 from summarizer.data.tokenization import detokenize
 from summarizer.model import beam_search, greedy_search, replace_unknowns
@@ -59,6 +59,10 @@ class Summarizer:
         options = options or self.options
         loaded = self.loaded
         ids = [encode_source(tokens, loaded.src_vocab) for tokens in sources]
+        copies = loaded.model.config.copy
+        # A copy model may write a source word outside its vocabulary: each document gets
+        # temporary ids for its own unknown words (the target vocabulary extended).
+        extended = [extend_source(tokens, loaded.tgt_vocab) for tokens in sources] if copies else []
         # Similar lengths together waste little padding; one "target" position per row.
         batches = token_batches(
             [len(seq) for seq in ids],
@@ -72,16 +76,31 @@ class Summarizer:
         for indices in batches:
             src = pad([ids[i] for i in indices]).to(loaded.device)
             lengths = torch.tensor([len(ids[i]) for i in indices])
+            copy_args: tuple[Tensor, int] | tuple[()] = ()
+            if copies:
+                src_ext = pad([extended[i][0] for i in indices]).to(loaded.device)
+                copy_args = (src_ext, max(len(extended[i][1]) for i in indices))
             with torch.inference_mode():
                 if options.beam_size == 1:
-                    hypotheses = greedy_search(loaded.model, src, lengths, **search_args)
+                    hypotheses = greedy_search(
+                        loaded.model, src, lengths, *copy_args, **search_args
+                    )
                 else:
                     hypotheses = beam_search(
-                        loaded.model, src, lengths, beam_size=options.beam_size, **search_args
+                        loaded.model,
+                        src,
+                        lengths,
+                        *copy_args,
+                        beam_size=options.beam_size,
+                        **search_args,
                     )
             for index, hypothesis in zip(indices, hypotheses, strict=True):
                 source_tokens = list(sources[index])
-                tokens = loaded.tgt_vocab.decode(hypothesis.token_ids)
+                tokens = (
+                    decode_extended(hypothesis.token_ids, loaded.tgt_vocab, extended[index][1])
+                    if copies
+                    else loaded.tgt_vocab.decode(hypothesis.token_ids)
+                )
                 attention = hypothesis.attention[:, : max(len(source_tokens), 1)].cpu()
                 if options.replace_unk:
                     tokens = replace_unknowns(

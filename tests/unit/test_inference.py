@@ -130,3 +130,30 @@ def test_weights_file_that_is_not_a_state_dict_is_named(
     with pytest.raises(ModelLoadError, match=message):
         load_model_dir(crafted)
     assert "unpickled" not in capsys.readouterr().out
+
+
+def test_copy_model_writes_a_source_word_it_never_saw(tmp_path: Path) -> None:
+    """A pointer-generator decodes through the same path: with p_gen pinned at 0 it can only
+    copy, so every output word is a source word, including ones outside its vocabulary, and
+    they come out as themselves, not as <unk>."""
+    words = ["the", "police", "said", "a", "bomb", "exploded"]
+    vocab = Vocab.build([words], VocabParams(min_freq=1, shared=True))
+    params = ModelParams(
+        emb_dim=16, hidden_dim=32, enc_layers=1, dec_layers=1, copy=True, coverage=True
+    )
+    config = model_config(params, len(vocab), len(vocab))
+    torch.manual_seed(0)
+    model = Seq2Seq(config)
+    with torch.no_grad():
+        model.decoder.copy.switch.weight.zero_()
+        model.decoder.copy.switch.bias.fill_(-50.0)  # p_gen = sigmoid(-50): copy only
+    path = tmp_path / "summarizer"
+    save_model_dir(path, model.state_dict(), config, TOKENIZE, vocab, vocab, {})
+
+    summarizer = Summarizer.from_dir(path)
+    document = "zanzibar ouagadougou timbuktu"  # no word of it is in the vocabulary
+    options = DecodeParams(beam_size=2, max_length=4, min_length=3, replace_unk=False)
+    only_unknown, mixed = summarizer.summarize([document, f"the police said {document}"], options)
+    assert len(only_unknown.tokens) >= 3
+    assert set(only_unknown.tokens) <= set(document.split()), only_unknown.tokens
+    assert set(mixed.tokens) <= {"the", "police", "said", *document.split()}, mixed.tokens
