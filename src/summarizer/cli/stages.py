@@ -79,13 +79,18 @@ def register(params_file: ParamsOption = PARAMS_FILE) -> None:
     from summarizer.registry import REGISTER_REPORT, run_register
 
     outcome = run_register(load_params(params_file))
+    for version, verdict in outcome.finished.items():
+        log.info("finished an interrupted registration: version %s %s", version, verdict)
     if outcome.registered:
+        # A version registered at the same moment may hold @challenger instead (see the report).
+        holder = f"@challenger: version {outcome.challenger}" if outcome.challenger else "no alias"
         log.info(
-            "registered '%s' version %s (@challenger): %s",
+            "registered '%s' version %s (%s): %s",
             outcome.model_name,
             outcome.version,
+            holder,
             outcome.reason,
         )
     else:
-        log.info("not registered: %s; the registry is unchanged", outcome.reason)
+        log.info("not registered: %s", outcome.reason)
     log.info("decision recorded in %s and on MLflow run %s", REGISTER_REPORT, outcome.run_id)
