@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,7 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
     import pandas as pd
 
     from summarizer.config import Paths, load_params
+    from summarizer.data.gate import interim_hash
     from summarizer.evaluation import ScoringOptions, score_corpus
 
     monkeypatch.chdir(tmp_path)
@@ -190,9 +192,12 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
     pd.DataFrame(
         {"id": [f"v{i}" for i in range(12)], "document": documents, "summary": summaries}
     ).to_parquet(Paths.interim_split("validation"))
-    # A row validate dropped (validate.drop_invalid_rows) is not tuned on either.
+    for split in ("train", "test"):
+        shutil.copy(Paths.interim_split("validation"), Paths.interim_split(split))
+    # A row validate dropped (validate.drop_invalid_rows) on these very tables is not tuned on.
     Paths.validation_summary.parent.mkdir(parents=True)
-    Paths.validation_summary.write_text('{"success": true, "dropped_ids": {"validation": ["v11"]}}')
+    summary = {"success": True, "data_hash": interim_hash(), "dropped_ids": {"validation": ["v11"]}}
+    Paths.validation_summary.write_text(json.dumps(summary))
     documents, summaries = documents[:11], summaries[:11]
 
     out = tmp_path / "trials.csv"

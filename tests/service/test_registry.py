@@ -163,6 +163,11 @@ def test_register_stage_from_the_cli(
     report = json.loads((workspace / "reports" / "register.json").read_text())
     assert report["registered"] is False
     assert "this run is already version 1" in report["reason"]
+    # Registering again leaves the run saying what it is, not "not registered".
+    assert report["version"] == "1"
+    assert store.client().get_run(run_id).data.tags["register.decision"] == (
+        "registered as version 1"
+    )
     # Three register calls, one logged model in the run.
     assert len(logged_models(store, run_id)) == 1
 

@@ -57,3 +57,15 @@ def test_min_length_above_max_length_is_refused_everywhere() -> None:
         DecodeParams(min_length=50, max_length=5)
     with pytest.raises(ConfigError, match=r"min_length \(50\) must not exceed max_length \(20\)"):
         DecodeParams(max_length=20).with_overrides({"min_length": 50})
+
+
+def test_unknown_option_names_are_cut_in_the_error() -> None:
+    """A request's param names reach this message: a huge key must not come back whole."""
+    from summarizer.errors import ConfigError
+
+    huge = "x" * 100_000
+    with pytest.raises(ConfigError) as caught:
+        DecodeParams().with_overrides({huge: 1, **{f"k{i}": 1 for i in range(8)}})
+    message = str(caught.value)
+    assert len(message) < 600
+    assert "and 4 more" in message

@@ -80,7 +80,7 @@ def register(params_file: ParamsOption = PARAMS_FILE) -> None:
 
     outcome = run_register(load_params(params_file))
     for version, verdict in outcome.finished.items():
-        log.info("finished an interrupted registration: version %s %s", version, verdict)
+        log.info("re-checked pending version %s (interrupted or concurrent): %s", version, verdict)
     if outcome.registered:
         # A version registered at the same moment may hold @challenger instead (see the report).
         holder = f"@challenger: version {outcome.challenger}" if outcome.challenger else "no alias"

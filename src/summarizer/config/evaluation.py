@@ -13,6 +13,14 @@ from summarizer.errors import ConfigError
 LengthPenalty = Literal["none", "avg", "gnmt"]  # summarizer.model.search.LENGTH_PENALTIES (tested)
 
 
+MAX_NAMED = 5  # unknown option names an error lists
+MAX_NAME_CHARS = 40
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS - 1] + "…"
+
+
 class DecodeParams(Section):
     """Search settings: the one definition of the decoding options.
 
@@ -58,8 +66,11 @@ class DecodeParams(Section):
             return self
         unknown = sorted(set(overrides) - set(type(self).model_fields))
         if unknown:
+            # Names come from requests too: cut, so an error never echoes a huge key back.
+            named = [_shortened(str(name)) for name in unknown[:MAX_NAMED]]
+            more = f" and {len(unknown) - MAX_NAMED} more" if len(unknown) > MAX_NAMED else ""
             raise ConfigError(
-                f"{source}: unknown option(s) {', '.join(map(str, unknown))}; "
+                f"{source}: unknown option(s) {', '.join(named)}{more}; "
                 f"allowed: {', '.join(type(self).model_fields)}"
             )
         try:

@@ -7,9 +7,13 @@ stages that check the verdict do not depend on the suite's code.
 
 from __future__ import annotations
 
+import logging
+
 from summarizer.config import SPLITS, Paths
 from summarizer.errors import DataError, ValidationFailed
 from summarizer.io import hash_files, read_json
+
+log = logging.getLogger(__name__)
 
 
 def interim_hash() -> str:
@@ -49,9 +53,23 @@ def dropped_ids() -> dict[str, frozenset[str]]:
     """Per split, the ids ``validate`` dropped, without the gate: for tools such as
     ``tune-decoding`` that read an ingested split outside the pipeline (empty when validate has
     not run)."""
+    nothing = {split: frozenset[str]() for split in SPLITS}
     if not Paths.validation_summary.is_file():
-        return {split: frozenset() for split in SPLITS}
-    return _dropped(read_json(Paths.validation_summary))
+        return nothing
+    summary = read_json(Paths.validation_summary)
+    try:
+        current = interim_hash()
+    except FileNotFoundError:
+        current = None
+    if summary.get("data_hash") != current:
+        # Ids of other data would leave out the wrong rows.
+        log.warning(
+            "%s describes other data than %s holds now: no rows left out; run validate again",
+            Paths.validation_summary,
+            Paths.interim,
+        )
+        return nothing
+    return _dropped(summary)
 
 
 def _dropped(summary: dict) -> dict[str, frozenset[str]]:

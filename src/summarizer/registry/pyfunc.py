@@ -232,6 +232,14 @@ class SummarizerModel(PythonModel):
                 summaries += [s.text for s in self.summarizer.summarize(chunk, options)]
             except SummarizerError as exc:
                 raise _invalid(str(exc)) from None
+            except Exception:
+                # MLflow turns any other exception into a 400 ("check your input"); a failure of
+                # the server itself (out of memory, a bug) is the server's, so say so: a 500.
+                _logger.exception("summarizing a request failed")
+                raise MlflowException(
+                    "internal error while summarizing; the server log has the details",
+                    error_code=INTERNAL_ERROR,
+                ) from None
         return summaries
 
 

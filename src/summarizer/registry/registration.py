@@ -218,7 +218,9 @@ def log_and_register(
         registered=registered,
         reason=reason,
         model_uri=logged.model_uri,
-        version=version if registered else None,
+        # Also when the run was registered earlier: the report and the run keep saying which
+        # version it is, so registering again never reads as "not registered".
+        version=version,
         best_before=decision.best_before,
         challenger=challenger,
         incomparable_versions=decision.best.incomparable,
@@ -353,8 +355,10 @@ class Registrar:
                 continue
             survival = self.settle(str(version.version))
             fates[str(version.version)] = KEPT if survival and survival.keeps else "withdrawn"
-            log.warning(
-                "finished an interrupted registration of version %s of '%s': %s",
+            # Pending may also mean another process is between creating and settling it right
+            # now; both reach the same answer, so this is a re-check, not always a repair.
+            log.info(
+                "re-checked pending version %s of '%s': %s",
                 version.version,
                 self.name,
                 fates[str(version.version)],
@@ -401,9 +405,7 @@ class Registrar:
 def record_decision(uri: str, outcome: RegisterOutcome, verdict: GateVerdict = NOT_APPLIED) -> None:
     """Tag the training run with the decision and the gate, so the run says what became of its
     model and why."""
-    decision = (
-        f"registered as version {outcome.version}" if outcome.registered else "not registered"
-    )
+    decision = f"registered as version {outcome.version}" if outcome.version else "not registered"
     gate = "passed" if verdict.passed else "failed"
     tags = {
         "register.decision": decision,
