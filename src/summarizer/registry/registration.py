@@ -330,6 +330,11 @@ class Registrar:
         survival = survives(candidate, versions, self.metric, self.greater_is_better)
         try:
             if survival.keeps:
+                # Another process may have settled and completed it since the read above;
+                # writing "kept" then would turn "complete" back into "kept".
+                fresh = self.client.get_model_version(self.name, str(number))
+                if registration_state(fresh) != PENDING:
+                    return Survival(True)
                 self.client.set_model_version_tag(self.name, str(number), REGISTRATION_TAG, KEPT)
             else:
                 log.info(
