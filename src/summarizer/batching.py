@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,24 +101,6 @@ def extend_target(tokens: Sequence[str], vocab: Vocab, oovs: Sequence[str]) -> l
     ``oovs``: a word copied from there gets its extended id, any other unknown word ``<unk>``."""
     oov_ids = {token: len(vocab) + k for k, token in enumerate(oovs)}
     return [vocab.stoi.get(token, oov_ids.get(token, UNK_ID)) for token in tokens]
-
-
-def decode_extended(ids: Iterable[int], vocab: Vocab, oovs: Sequence[str]) -> list[str]:
-    """:meth:`Vocab.decode` for extended ids: ``len(vocab) + k`` is the source's ``oovs[k]``."""
-    size = len(vocab)
-    tokens = []
-    for index in ids:
-        if index == EOS_ID:
-            break
-        if index in (PAD_ID, BOS_ID):
-            continue
-        if index < size:
-            tokens.append(vocab.itos[index])
-        elif index - size < len(oovs):
-            tokens.append(oovs[index - size])
-        else:  # another example's temporary id: nothing this source can name
-            tokens.append(vocab.unk_token)
-    return tokens
 
 
 @dataclass

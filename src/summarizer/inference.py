@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from summarizer.batching import decode_extended, encode_source, extend_source, pad, token_batches
+from summarizer.batching import encode_source, extend_source, pad, token_batches
 from summarizer.config import DecodeParams
 from summarizer.data.tokenization import detokenize
 from summarizer.model import beam_search, greedy_search, replace_unknowns
@@ -96,11 +96,8 @@ class Summarizer:
                     )
             for index, hypothesis in zip(indices, hypotheses, strict=True):
                 source_tokens = list(sources[index])
-                tokens = (
-                    decode_extended(hypothesis.token_ids, loaded.tgt_vocab, extended[index][1])
-                    if copies
-                    else loaded.tgt_vocab.decode(hypothesis.token_ids)
-                )
+                oovs = extended[index][1] if copies else ()
+                tokens = loaded.tgt_vocab.decode(hypothesis.token_ids, oovs)
                 attention = hypothesis.attention[:, : max(len(source_tokens), 1)].cpu()
                 if options.replace_unk:
                     tokens = replace_unknowns(

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from summarizer.batching import (
     EncodedPairs,
     collate,
-    decode_extended,
     extend_source,
     extend_target,
 )
@@ -231,7 +230,7 @@ def test_an_out_of_vocabulary_source_word_is_written_and_maps_back() -> None:
     src = src_ext.masked_fill(src_ext >= 6, UNK)
     for search in (greedy_search, beam_search):
         (hyp,) = search(model, src, torch.tensor([5]), max_length=4, min_length=4, src_ext=src_ext)
-        words = decode_extended(hyp.token_ids, vocab, oovs)
+        words = vocab.decode(hyp.token_ids, oovs)
         assert len(words) == 4 and set(words) <= set(tokens)
         assert {"zanzibar", "quokka"} & set(words)
 
@@ -313,7 +312,7 @@ def test_pairs_and_batches_carry_extended_ids_from_the_target_vocabulary() -> No
     assert batch.src_ext.tolist() == [[4, 5, n], [n, 5, n]]
     assert batch.tgt_ext.tolist() == [[4, n, UNK, EOS], [n, UNK, EOS, PAD]]
     assert int(batch.tgt_in.max()) < n and int(batch.tgt_out.max()) < n
-    assert decode_extended([n, 4, EOS, 5], tgt_vocab, ["x"]) == ["x", "a"]
+    assert tgt_vocab.decode([n, 4, EOS, 5], ["x"]) == ["x", "a"]
     assert extend_target(["x", "a"], tgt_vocab, ["x"]) == [n, 4]
     assert (
         collate(EncodedPairs.from_tokens(sources, targets, src_vocab, tgt_vocab), [0]).src_ext
@@ -359,7 +358,7 @@ def test_learns_to_copy_words_it_never_saw() -> None:
     assert test.oovs is not None and unseen.src_ext is not None
     right = 0
     for hyp, oovs, source in zip(hyps, test.oovs, unseen.src_ext, strict=True):
-        right += decode_extended(hyp.token_ids, vocab, oovs) == oovs_of(source[:2], oovs)
+        right += vocab.decode(hyp.token_ids, oovs) == oovs_of(source[:2], oovs)
     assert right >= 12, right
 
 

@@ -70,15 +70,25 @@ class Vocab:
             ids.append(EOS_ID)
         return ids
 
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        """Ids to tokens, stopping at end-of-sequence and dropping padding and start tokens."""
+    def decode(self, ids: Iterable[int], oovs: Sequence[str] = ()) -> list[str]:
+        """Ids to tokens, stopping at end-of-sequence and dropping padding and start tokens.
+
+        ``oovs``: a copy model's extended ids (:func:`summarizer.batching.extend_source`), where
+        ``len(self) + k`` is the source's ``oovs[k]``; an id past them (another example's
+        temporary id) is the unknown token.
+        """
+        size = len(self.itos)
         tokens = []
         for index in ids:
             if index == EOS_ID:
                 break
             if index in (PAD_ID, BOS_ID):
                 continue
-            tokens.append(self.itos[index])
+            if index < size:
+                tokens.append(self.itos[index])
+            else:
+                k = index - size
+                tokens.append(oovs[k] if k < len(oovs) else self.unk_token)
         return tokens
 
     def oov_rate(self, sequences: Iterable[Sequence[str]]) -> float:

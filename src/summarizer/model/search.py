@@ -24,7 +24,7 @@ The model is put in eval mode for the search and restored afterwards.
 
 A copy model decodes over its extended vocabulary: given ``src_ext`` (see :class:`Seq2Seq`), the
 hypotheses hold extended ids, ``V + k`` for the example's ``k``-th out-of-vocabulary source word
-(``summarizer.batching.decode_extended`` turns them back into words). :func:`replace_unknowns`
+(``Vocab.decode(ids, oovs)`` turns them back into words). :func:`replace_unknowns`
 still applies to the ``<unk>`` a model may generate.
 """
 
