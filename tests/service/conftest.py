@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ TINY_MODEL = ModelParams(emb_dim=24, hidden_dim=32, enc_layers=1, dec_layers=1, 
 # minimum length keeps a barely trained model from answering with empty summaries.
 DECODE = DecodeParams(beam_size=2, max_length=8, min_length=2, no_repeat_ngram_size=2)
 MODEL_NAME = "summarizer-test"
+STARTUP_TIMEOUT = 180  # seconds; importing torch, spaCy and MLflow on a busy 2-core machine
 
 
 def gigaword_documents(count: int, split: str = "test") -> list[str]:
@@ -174,3 +177,22 @@ def write_params(path: Path) -> Path:
     raw["tracking"]["uri"] = None
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
+
+
+def wait_until_up(process: subprocess.Popen, url: str, log_file: Path, what: str) -> None:
+    """Poll ``url`` until it answers 200, failing with the server's log if ``process`` exits or
+    :data:`STARTUP_TIMEOUT` passes."""
+    import requests
+
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited early:\n{log_file.read_text()}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not up after {STARTUP_TIMEOUT}s:\n{log_file.read_text()}")
+        time.sleep(0.5)

@@ -17,16 +17,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from summarizer import registry
-from tests.service.conftest import DECODE, MODEL_NAME, Store
+from tests.service.conftest import DECODE, MODEL_NAME, Store, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +38,6 @@ EVALUATION = {
     },
 }
 CHILD_TIMEOUT = 300  # seconds; a spawned process imports torch and MLflow on a busy machine
-STARTUP_TIMEOUT = 180
 
 
 def scores(value: float) -> dict[str, float]:
@@ -245,18 +242,7 @@ def tracking_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow server exited early:\n{log_file.read_text()}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not up after {STARTUP_TIMEOUT}s:\n{log_file.read_text()}")
-            time.sleep(0.5)
+        wait_until_up(process, f"{url}/health", log_file, "mlflow server")
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         monkeypatch.setenv("MLFLOW_REGISTRY_URI", url)
         yield url

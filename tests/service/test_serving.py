@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +18,11 @@ import requests
 from summarizer import registry
 from summarizer.errors import SummarizerError
 from summarizer.inference import Summarizer
-from tests.service.conftest import DECODE, MODEL_NAME, Store, gigaword_documents
+from tests.service.conftest import DECODE, MODEL_NAME, Store, gigaword_documents, wait_until_up
 
 pytestmark = pytest.mark.slow
 
 DOCUMENTS = gigaword_documents(4)
-STARTUP_TIMEOUT = 180  # seconds; importing torch, spaCy and MLflow on a busy 2-core machine
 
 
 def free_port() -> int:
@@ -121,18 +119,7 @@ def server(champion: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow models serve exited early:\n{log_file.read_text()}")
-            try:
-                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not up after {STARTUP_TIMEOUT}s:\n{log_file.read_text()}")
-            time.sleep(0.5)
+        wait_until_up(process, f"{url}/ping", log_file, "mlflow models serve")
         yield url
     finally:
         try:
