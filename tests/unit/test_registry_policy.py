@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from summarizer.config import RegisterParams
+from summarizer.registry.gate import gate_registration, gate_tags
 from summarizer.registry.policy import (
     RegistryError,
     best_version,
     challenger_target,
     decide_registration,
-    gate_registration,
-    gate_tags,
     guard_promotion,
     is_better,
     is_decided,

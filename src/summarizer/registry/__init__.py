@@ -18,7 +18,8 @@ Registration is atomic without a lock, on SQLite and on a tracking server alike:
 created ``pending`` and re-checked against the versions created before it, and a ``register``
 finishes what an interrupted one left (see :mod:`.registration`).
 
-Modules: :mod:`.policy` decides (pure functions over version metadata), :mod:`.registration`
+Modules: :mod:`.policy` decides (pure functions over version metadata), :mod:`.gate` judges a run
+from its evaluation report, :mod:`.registration`
 and :mod:`.promotion` apply the decisions, :mod:`.versions` reads the registry,
 :mod:`.logged_model` logs, loads and calls the model, :mod:`.pyfunc` is the model MLflow runs
 (imported only where a model is logged or loaded: it pulls in torch), :mod:`.stage` is the DVC

@@ -35,6 +35,13 @@ from typing import TYPE_CHECKING, Any
 from summarizer import tracking
 from summarizer.config import DecodeParams, RegisterParams, ServeParams
 from summarizer.io import read_json, write_json
+from summarizer.registry.gate import (
+    NOT_APPLIED,
+    GateCheck,
+    GateVerdict,
+    gate_registration,
+    gate_tags,
+)
 from summarizer.registry.logged_model import (
     SMOKE_DOCUMENTS,
     LoggedModelRef,
@@ -47,18 +54,13 @@ from summarizer.registry.policy import (
     COMPLETE,
     DEFAULT_METRIC,
     KEPT,
-    NOT_APPLIED,
     PENDING,
     REGISTRATION_TAG,
     SELECTION_TAG,
-    GateCheck,
-    GateVerdict,
     RegistrationDecision,
     Survival,
     challenger_target,
     decide_registration,
-    gate_registration,
-    gate_tags,
     metric_tags,
     registration_state,
     selection_value,

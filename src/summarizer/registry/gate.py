@@ -1,0 +1,191 @@
+"""The registration gate, as pure functions over the evaluate stage's report: does a run beat
+the dataset's baseline, and do its test predictions look like a working summarizer (distinct,
+non-empty, not looping)? Applied by :mod:`.registration`; thresholds from ``register``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from summarizer.config import RegisterParams
+from summarizer.registry.policy import (
+    BASELINE_PREFIX,
+    BASELINE_TAG,
+    CHECK_TAG,
+    CHECKS_KEY,
+    is_better,
+)
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One condition of the registration gate: what was measured, the limit, and the verdict."""
+
+    name: str
+    value: float | None
+    threshold: float | None
+    passed: bool
+    reason: str  # why it failed, as the report and the run state it ("" when it passed)
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """All conditions of the registration gate; the run may become a version only if all pass."""
+
+    checks: tuple[GateCheck, ...] = ()
+    applied: bool = True  # False: no evaluation report was given, only the smoke check applies
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [check.reason for check in self.checks if not check.passed]
+
+    def with_checks(self, *checks: GateCheck) -> GateVerdict:
+        return GateVerdict((*self.checks, *checks), applied=self.applied)
+
+    def to_report(self) -> dict[str, Any]:
+        """The gate as ``reports/register.json`` records it."""
+        return {
+            "applied": self.applied,
+            "passed": self.passed,
+            "reasons": self.reasons,
+            "checks": {
+                check.name: {
+                    "value": check.value,
+                    "threshold": check.threshold,
+                    "passed": check.passed,
+                }
+                for check in self.checks
+            },
+        }
+
+
+NOT_APPLIED = GateVerdict(applied=False)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def baselines(evaluation: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The baseline entries of an evaluation report, by name (``lead_words_8`` for the entry
+    ``baseline_lead_words_8``)."""
+    return {
+        key.removeprefix(BASELINE_PREFIX): entry
+        for key, entry in evaluation.items()
+        if key.startswith(BASELINE_PREFIX) and isinstance(entry, Mapping)
+    }
+
+
+def baseline_check(
+    value: float, metric: str, greater_is_better: bool, evaluation: Mapping[str, Any]
+) -> list[GateCheck]:
+    """The run must strictly beat every baseline of the evaluation report on ``metric``; a report
+    without a baseline scored on ``metric`` fails (the gate cannot be verified)."""
+    scored = {
+        name: _number(entry.get(metric))
+        for name, entry in baselines(evaluation).items()
+        if _number(entry.get(metric)) is not None
+    }
+    if not scored:
+        return [
+            GateCheck(
+                "baseline",
+                None,
+                None,
+                False,
+                f"the evaluation report has no baseline ('{BASELINE_PREFIX}*') scored on "
+                f"{metric}; run the evaluate stage",
+            )
+        ]
+    checks = []
+    for name, baseline_value in sorted(scored.items()):
+        assert baseline_value is not None
+        passed = is_better(value, baseline_value, greater_is_better)
+        checks.append(
+            GateCheck(
+                f"baseline_{name}",
+                value,
+                baseline_value,
+                passed,
+                ""
+                if passed
+                else f"{metric} {value:.4f} does not beat the baseline {name} "
+                f"({baseline_value:.4f})",
+            )
+        )
+    return checks
+
+
+# check name in reports/metrics.json "checks" -> (RegisterParams field, the limit is a minimum)
+DEGENERACY_LIMITS = {
+    "distinct_prediction_share": ("min_distinct_share", True),
+    "empty_prediction_share": ("max_empty_share", False),
+    "repeated_trigram_rate": ("max_repeated_trigram_rate", False),
+}
+
+
+def degeneracy_checks(evaluation: Mapping[str, Any], settings: RegisterParams) -> list[GateCheck]:
+    """The evaluation report's degeneracy checks against the thresholds in ``settings``; a
+    missing check fails (the gate cannot be verified)."""
+    measured = evaluation.get(CHECKS_KEY)
+    measured = measured if isinstance(measured, Mapping) else {}
+    checks = []
+    for name, (setting, is_minimum) in DEGENERACY_LIMITS.items():
+        threshold = float(getattr(settings, setting))
+        value = _number(measured.get(name))
+        if value is None:
+            checks.append(
+                GateCheck(
+                    name,
+                    None,
+                    threshold,
+                    False,
+                    f"the evaluation report has no {CHECKS_KEY}.{name}; run the evaluate stage",
+                )
+            )
+            continue
+        passed = value >= threshold if is_minimum else value <= threshold
+        comparison = "below the minimum" if is_minimum else "above the maximum"
+        reason = (
+            ""
+            if passed
+            else f"{name} {value:.4f} is {comparison} {threshold:g} (register.{setting})"
+        )
+        checks.append(GateCheck(name, value, threshold, passed, reason))
+    return checks
+
+
+def gate_registration(
+    value: float,
+    metric: str,
+    greater_is_better: bool,
+    evaluation: Mapping[str, Any],
+    settings: RegisterParams,
+) -> GateVerdict:
+    """May the run become a version at all? It must beat the baseline (if
+    ``register.require_beat_baseline``) and pass every degeneracy check of the evaluation report
+    (``reports/metrics.json``), whatever the registered versions score."""
+    checks: list[GateCheck] = []
+    if settings.require_beat_baseline:
+        checks.extend(baseline_check(value, metric, greater_is_better, evaluation))
+    checks.extend(degeneracy_checks(evaluation, settings))
+    return GateVerdict(tuple(checks))
+
+
+def gate_tags(verdict: GateVerdict) -> dict[str, str]:
+    """Version tags that store what the gate measured (baseline values and checks)."""
+    tags = {}
+    for check in verdict.checks:
+        if check.name.startswith("baseline_") and check.threshold is not None:
+            tags[f"{BASELINE_TAG}{check.name.removeprefix('baseline_')}"] = str(check.threshold)
+        elif check.name in DEGENERACY_LIMITS and check.value is not None:
+            tags[f"{CHECK_TAG}{check.name}"] = str(check.value)
+    return tags
