@@ -388,7 +388,16 @@ class Registrar:
             if target is None:
                 return current, moved
             if current != str(target.version):
-                self.client.set_registered_model_alias(self.name, CHALLENGER, str(target.version))
+                try:
+                    self.client.set_registered_model_alias(
+                        self.name, CHALLENGER, str(target.version)
+                    )
+                except Exception as exc:
+                    # MLflow's SQL store inserts a new alias row: two processes moving it at once
+                    # collide on its unique key. The loser reads back and tries again.
+                    if "UNIQUE constraint" not in str(exc) and "unique constraint" not in str(exc):
+                        raise
+                    continue
                 moved.append(str(target.version))
                 continue  # read back: a concurrent registration may have moved it since
             for version in waiting:
