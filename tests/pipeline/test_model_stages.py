@@ -4,6 +4,7 @@ MLflow store."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,23 @@ TINY = {
         "scoring": {"bootstrap_samples": 50},
     },
     "tracking": {"experiment": "pipeline-test", "log_system_metrics": False},
+}
+
+
+HEADLINE = {
+    "test_rouge1",
+    "test_rouge2",
+    "test_rougeL",
+    "test_rougeLsum",
+    "baseline_rouge1",
+    "baseline_rougeL",
+    "distinct_share",
+    "empty_share",
+    "repeated_trigram_rate",
+    "best_val_loss",
+    "train_tokens_per_second",
+    "decode_examples_per_second",
+    "test_examples",
 }
 
 
@@ -53,12 +71,19 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     history = (root / "reports" / "train_history.csv").read_text().splitlines()
     assert history[0].startswith("epoch,train_loss,val_loss")
     assert len(history) == 3  # header + 2 epochs
-    metrics = json.loads((root / "reports" / "metrics.json").read_text())
-    assert metrics["test"]["n_examples"] == 25
-    assert "rougeLsum_f_low" in metrics["test"]
-    assert metrics["baseline_lead_words_8"]["rouge1_f"] > 10
-    assert metrics["duc2004"]["model"]["n_examples"] == 500
-    assert 0 <= metrics["checks"]["distinct_prediction_share"] <= 1
+    evaluation = json.loads((root / "reports" / "evaluation.json").read_text())
+    assert evaluation["test"]["n_examples"] == 25
+    assert "rougeLsum_f_low" in evaluation["test"]
+    assert evaluation["baseline_lead_words_8"]["rouge1_f"] > 10
+    assert evaluation["duc2004"]["model"]["n_examples"] == 500
+    assert 0 <= evaluation["checks"]["distinct_prediction_share"] <= 1
+    # The DVC metrics are the headline numbers alone, the same as the run's.
+    headline = json.loads((root / "reports" / "metrics.json").read_text())
+    assert set(headline) == HEADLINE
+    assert headline["test_rougeL"] == evaluation["test"]["rougeL_f"]
+    assert headline["test_examples"] == 25
+    shown = json.loads(workspace.dvc("metrics", "show", "--json").stdout)
+    assert list(shown[""]["data"]) == ["reports/metrics.json"]
     predictions = (root / "reports" / "predictions.jsonl").read_text().splitlines()
     assert len(predictions) == 25
     assert {"id", "document", "reference", "prediction", "rouge"} <= set(json.loads(predictions[0]))
@@ -68,13 +93,18 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     client = MlflowClient(tracking_uri=uri)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
+    assert re.fullmatch(r"gigaword-e32h64-copy-cov-[0-9a-f]{7}", run.info.run_name)
     assert run.data.params["model.hidden_dim"] == "64"
     assert run.data.params["train.max_epochs"] == "2"
+    # Paths and store settings differ between machines, not between experiments.
+    assert not any(k.startswith(("dataset.path", "tracking.", "serve.")) for k in run.data.params)
+    assert run.data.tags["dataset"] == "gigaword"
     assert run.data.tags["git_dirty"] in ("True", "False")
     assert len(run.data.tags["data_hash"]) == 64
     val_history = client.get_metric_history(run_id, "val_loss")
     assert [m.step for m in val_history] == [1, 2]
-    assert "test_rougeL_f" in run.data.metrics and "baseline_rouge1_f" in run.data.metrics
+    assert set(run.data.metrics) == HEADLINE | {"train_loss", "val_loss"}
+    assert run.data.metrics["test_rougeL"] == headline["test_rougeL"]
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"model", "training", "evaluation"} <= artifacts
     training = {a.path for a in client.list_artifacts(run_id, "training")}

@@ -118,8 +118,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     mlflow.set_registry_uri(previous)
 
 
-def write_metrics(path: Path, **test_metrics: float) -> Path:
-    """A reports/metrics.json as the evaluate stage writes it (the parts register reads)."""
+def write_evaluation_report(path: Path, **test_metrics: float) -> Path:
+    """A reports/evaluation.json as the evaluate stage writes it (the parts register reads)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"test": {**test_metrics, "n_examples": 50}}) + "\n")
     return path

@@ -22,11 +22,11 @@ from tests.service.conftest import (
     MODEL_NAME,
     Store,
     register_run,
-    write_metrics,
+    write_evaluation_report,
     write_params,
 )
 
-# What reports/metrics.json holds beside "test" (the evaluate stage writes all of it): the
+# What reports/evaluation.json holds beside "test" (the evaluate stage writes all of it): the
 # baseline entry and the degeneracy checks the gate reads; the default model's numbers.
 BASELINE_KEY = "baseline_lead_words_8"
 GOOD_CHECKS = {
@@ -38,8 +38,8 @@ GOOD_CHECKS = {
 
 
 def write_evaluation(path: Path, baseline: float = 10.0, **test_metrics: float) -> Path:
-    """A complete reports/metrics.json: test scores, a lead-8 baseline and passing checks."""
-    write_metrics(path, **test_metrics)
+    """A complete reports/evaluation.json: test scores, a lead-8 baseline and passing checks."""
+    write_evaluation_report(path, **test_metrics)
     metrics = json.loads(path.read_text())
     metrics[BASELINE_KEY] = {"rougeL_f": baseline, "rouge1_f": baseline + 2, "n_examples": 50}
     metrics["checks"] = GOOD_CHECKS
@@ -127,7 +127,7 @@ def test_register_stage_from_the_cli(
         json.dumps({"run_id": run_id, "tracking_uri": store.uri, "finished": True})
     )
     metrics = write_evaluation(
-        workspace / "reports" / "metrics.json", baseline=17.25, rougeL_f=17.25, rouge1_f=30.0
+        workspace / "reports" / "evaluation.json", baseline=17.25, rougeL_f=17.25, rouge1_f=30.0
     )
     params = write_params(workspace / "params.yaml")
     monkeypatch.chdir(workspace)

@@ -28,7 +28,7 @@ from tests.service.conftest import DECODE, MODEL_NAME, Store, wait_until_up
 
 pytestmark = pytest.mark.slow
 
-# reports/metrics.json beside the test scores: a low baseline and the default model's checks.
+# reports/evaluation.json beside the test scores: a low baseline and the default model's checks.
 EVALUATION = {
     "baseline_lead_words_8": {"rougeL_f": 10.0, "n_examples": 50},
     "checks": {
@@ -41,7 +41,7 @@ CHILD_TIMEOUT = 300  # seconds; a spawned process imports torch and MLflow on a 
 
 
 def scores(value: float) -> dict[str, float]:
-    """The "test" entry of reports/metrics.json for a run scoring ``value`` (ROUGE-L F1)."""
+    """The "test" entry of reports/evaluation.json for a run scoring ``value`` (ROUGE-L F1)."""
     return {"rougeL_f": value, "rouge1_f": value + 8, "n_examples": 50}
 
 

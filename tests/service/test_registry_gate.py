@@ -27,7 +27,7 @@ DEFAULT_CHECKS = {
 
 
 def evaluation(baseline: float = 19.95, **checks: float) -> dict[str, Any]:
-    """reports/metrics.json beside "test": the lead-8 baseline and the degeneracy checks."""
+    """reports/evaluation.json beside "test": the lead-8 baseline and the degeneracy checks."""
     return {
         "baseline_lead_words_8": {"rougeL_f": baseline, "rouge1_f": 21.3, "n_examples": 1951},
         "checks": {**DEFAULT_CHECKS, **checks},

@@ -24,7 +24,6 @@ from summarizer.evaluation.inputs import (
     split_like_references,
 )
 from summarizer.evaluation.scoring import ScoringOptions, score_corpus
-from summarizer.evaluation.stage import run_metrics
 
 FIELDS = ["summary1", "summary2", "summary3", "summary4"]
 
@@ -161,21 +160,6 @@ def test_test_set_size_is_reported_and_checked_against_the_documented_one(
     entry = size_entry("cnndm", 11488)
     assert entry["modified_rows"] == 2
     assert entry["note"] == "test set modified: 2 of 11490 rows"
-
-
-def test_mlflow_metrics_carry_the_number_of_examples_scored() -> None:
-    scores = score_corpus(["a b c"], [["a b d"]], ScoringOptions(bootstrap_samples=0))
-    metrics = {
-        "test_set": {"modified_rows": 2},
-        "test": scores.to_metrics(),
-        "checks": {"empty_share": 0.0},
-        "decoding": {"examples_per_second": 1.0},
-        "duc2004": {"model": scores.to_metrics()},
-    }
-    flat = run_metrics(metrics, scores, ["duc2004"])
-    assert flat["test_n_examples"] == 1
-    assert flat["duc2004_n_examples"] == 1
-    assert flat["test_set_modified_rows"] == 2
 
 
 def test_predictions_are_split_into_sentences_only_for_multi_sentence_references() -> None:

@@ -157,7 +157,7 @@ def test_versions_without_the_metric_are_left_out_of_the_comparison() -> None:
 
 
 # --------------------------------------------------------------------------------------- gate
-# reports/metrics.json of the default model (evaluate stage), the parts the gate reads.
+# reports/evaluation.json of the default model (evaluate stage), the parts the gate reads.
 DEFAULT_EVALUATION = {
     "test": {"rougeL_f": 22.1417},
     "baseline_lead_words_8": {"rougeL_f": 19.9544, "rougeL_f_low": 19.1, "n_examples": 1951},

@@ -23,6 +23,23 @@ from summarizer.errors import ConfigError
 
 PARAMS_FILE = Path("params.yaml")
 
+# Params an MLflow run does not record: where files are (the run's data hash and git commit
+# say what they held), how the store and the server are set up, and settings that change the
+# speed of a stage but not its result. Left in, they take the first columns of the MLflow
+# compare view and its parallel-coordinates plot, which open on the params that differ.
+UNTRACKED_PARAMS = (
+    "dataset.path",
+    "dataset.splits",
+    "evaluate.extra_test_sets",
+    "register",
+    "serve",
+    "tracking",
+    "tokenize.batch_size",
+    "tokenize.n_process",
+    "train.threads",
+    "train.checkpoint_every_steps",
+)
+
 
 class Params(BaseModel):
     """The whole of ``params.yaml``. Later stages add their sections here."""
@@ -63,6 +80,14 @@ class Params(BaseModel):
 
         walk("", self.model_dump(mode="json", by_alias=True))
         return flat
+
+    def to_tracked_dict(self) -> dict[str, object]:
+        """:meth:`to_flat_dict` without :data:`UNTRACKED_PARAMS`: the knobs a run is compared by."""
+        return {
+            key: value
+            for key, value in self.to_flat_dict().items()
+            if not any(key == p or key.startswith(p + ".") for p in UNTRACKED_PARAMS)
+        }
 
 
 def load_params(path: Path | str = PARAMS_FILE) -> Params:

@@ -26,7 +26,8 @@ class Paths:
     train_run = models / "mlflow_run.json"
     train_history = reports / "train_history.csv"
     train_metrics = reports / "train_metrics.json"
-    metrics = reports / "metrics.json"
+    evaluation = reports / "evaluation.json"  # everything evaluate measured
+    metrics = reports / "metrics.json"  # its headline numbers: the DVC and MLflow metrics
     predictions = reports / "predictions.jsonl"
     rouge_by_length = reports / "rouge_by_length.csv"
     attention_dir = reports / "attention"

@@ -11,7 +11,7 @@ from summarizer.config.base import Section
 class RegisterParams(Section):
     """What the register stage registers, the metric that ranks versions, and the gate.
 
-    The gate reads ``reports/metrics.json`` as the evaluate stage wrote it: the run's score
+    The gate reads ``reports/evaluation.json`` as the evaluate stage wrote it: the run's score
     beside the dataset's baseline (the ``baseline_*`` entry) and the degeneracy ``checks``
     (:func:`summarizer.evaluation.checks.degeneracy_metrics`). A run that fails any of them is not
     registered, whatever the registered versions score; the reasons go to
@@ -19,7 +19,7 @@ class RegisterParams(Section):
     """
 
     model_name: str = Field("summarizer", min_length=1)
-    # Key of the "test" entry of reports/metrics.json: a run is registered only if it beats every
+    # Key of the "test" entry of reports/evaluation.json: a run is registered only if it beats every
     # registered version on it, and promote refuses a version that is worse than the champion.
     metric: str = "rougeL_f"
     greater_is_better: bool = True

@@ -62,7 +62,7 @@ def load_extra_test_set(name: str, spec: ExtraTestSet) -> pd.DataFrame:
 
 
 def size_entry(name: str, examples: int) -> dict[str, str | int | None]:
-    """The ``test_set`` entry of ``metrics.json``: how many examples were scored beside how many
+    """The ``test_set`` entry of ``evaluation.json``: how many examples were scored beside how many
     the standard test set has (null when none is documented for ``name``), and ingest's word on
     whether the split was changed (``ingest.filter_test``): "test set modified: N of M rows"."""
     report = read_json(Paths.ingest_report) if Paths.ingest_report.is_file() else {}

@@ -1,4 +1,4 @@
-"""The evaluate stage's report files besides ``metrics.json``: every prediction with its scores,
+"""The evaluate stage's report files besides ``evaluation.json``: every prediction with its scores,
 ROUGE by source length, and attention heatmaps. Each is written atomically."""
 
 from __future__ import annotations

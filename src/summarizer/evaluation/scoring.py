@@ -158,7 +158,7 @@ class CorpusScores:
         return {t: self.mean[f"{t}_{self.options.measure}"] for t in self.options.rouge_types}
 
     def to_metrics(self) -> dict[str, float | int]:
-        """Flat, JSON-safe mapping for ``metrics.json``/MLflow.
+        """Flat, JSON-safe mapping for ``evaluation.json``.
 
         Keys per ROUGE type: ``{t}_f``, ``{t}_f_low``, ``{t}_f_high``, ``{t}_p``, ``{t}_r`` (and
         ``_low``/``_high`` for p and r too), plus ``n_examples``. Values are rounded to 4 decimals

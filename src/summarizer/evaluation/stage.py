@@ -23,9 +23,10 @@ from summarizer.evaluation.inputs import (
     split_like_references,
 )
 from summarizer.evaluation.reports import draw_attention, write_predictions, write_rouge_by_length
-from summarizer.evaluation.scoring import CorpusScores, ScoringOptions, score_corpus
+from summarizer.evaluation.scoring import ScoringOptions, score_corpus
+from summarizer.headline import headline_metrics
 from summarizer.inference import Summarizer
-from summarizer.io import write_json
+from summarizer.io import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -66,38 +67,15 @@ def _warn_if_not_standard(name: str, examples: int) -> None:
         log.warning(warning)
 
 
-def run_metrics(
-    metrics: dict[str, Any], baseline_scores: CorpusScores, extra_test_sets: list[str]
-) -> dict[str, float]:
-    """The flat MLflow metrics of ``metrics`` (the content of ``metrics.json``): ``test_*``,
-    ``baseline_*``, ``check_*``, the decoding speed and ``{extra set}_*``; ``test_n_examples``
-    and ``{extra set}_n_examples`` say what the scores were computed on."""
-    flat = _prefixed("test", metrics["test"])
-    flat.update(
-        {f"baseline_{k}": v for k, v in baseline_scores.to_metrics().items() if k != "n_examples"}
-    )
-    flat.update(
-        {f"check_{k}": v for k, v in metrics["checks"].items() if isinstance(v, (int, float))}
-    )
-    flat["decode_examples_per_second"] = metrics["decoding"]["examples_per_second"]
-    if metrics["test_set"].get("modified_rows") is not None:
-        flat["test_set_modified_rows"] = metrics["test_set"]["modified_rows"]
-    for name in extra_test_sets:
-        flat.update(_prefixed(name, metrics[name]["model"]))
-    return flat
-
-
-def _prefixed(prefix: str, scores: dict[str, Any]) -> dict[str, float]:
-    return {f"{prefix}_{k}": v for k, v in scores.items()}
-
-
 def run_evaluate(params: Params) -> dict[str, Any]:
     """Run the ``evaluate`` stage on the trained model in ``models/summarizer``.
 
-    Writes ``reports/metrics.json`` (test ROUGE with confidence intervals, the baseline, the
-    degeneracy checks, decoding speed, every extra test set), ``reports/predictions.jsonl``,
-    ``reports/rouge_by_length.csv`` and the attention heatmaps, and logs the metrics and those
-    files into the training run when ``models/mlflow_run.json`` names one. Returns the metrics.
+    Writes ``reports/evaluation.json`` (test ROUGE with confidence intervals, the baseline, the
+    degeneracy checks, decoding speed, every extra test set), the headline numbers of it and of
+    training as ``reports/metrics.json`` (:mod:`summarizer.headline`),
+    ``reports/predictions.jsonl``, ``reports/rouge_by_length.csv`` and the attention heatmaps;
+    the headline numbers become the metrics of the training run named in
+    ``models/mlflow_run.json``, the files its artifacts. Returns the evaluation.
     """
     from summarizer import tracking
 
@@ -126,10 +104,11 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     baseline_predictions = [baseline(document, evaluate) for document in documents]
     baseline_scores = score_corpus(baseline_predictions, references, options)
 
+    baseline_key = f"baseline_{evaluate.baseline}_{evaluate.lead_n}"
     metrics: dict[str, Any] = {
         "test_set": size_entry(params.dataset.name, len(predictions)),
         "test": model_scores.to_metrics(),
-        f"baseline_{evaluate.baseline}_{evaluate.lead_n}": baseline_scores.to_metrics(),
+        baseline_key: baseline_scores.to_metrics(),
         "checks": degeneracy_metrics(predictions, references),
         "decoding": {
             "examples": len(predictions),
@@ -151,12 +130,15 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     )
     count = min(evaluate.attention_examples, len(summaries))
     draw_attention(summaries[:count], table["id"].tolist()[:count], Paths.attention_dir)
-    write_json(Paths.metrics, metrics)
+    training = read_json(Paths.train_metrics) if Paths.train_metrics.is_file() else None
+    headline = headline_metrics(metrics, baseline_key, training)
+    write_json(Paths.evaluation, metrics)
+    write_json(Paths.metrics, headline)
 
     if run_info is not None:
         run = tracking.TrainingRun(uri, run_info["run_id"])
-        run.log_metrics(run_metrics(metrics, baseline_scores, list(evaluate.extra_test_sets)))
-        for path in (Paths.metrics, Paths.predictions, Paths.rouge_by_length):
+        run.log_metrics(headline)
+        for path in (Paths.evaluation, Paths.predictions, Paths.rouge_by_length):
             run.log_artifact(path, "evaluation")
         if Paths.attention_dir.is_dir():
             run.log_artifact(Paths.attention_dir, "evaluation/attention")

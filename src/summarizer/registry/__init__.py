@@ -13,7 +13,7 @@ Aliases (MLflow 3 has no stages):
   where to go back to.
 
 A run becomes a version only if it passes the gate (beats the dataset's baseline, passes the
-degeneracy checks of ``reports/metrics.json`` and a smoke test) and beats every version.
+degeneracy checks of ``reports/evaluation.json`` and a smoke test) and beats every version.
 Registration is atomic without a lock, on SQLite and on a tracking server alike: a version is
 created ``pending`` and re-checked against the versions created before it, and a ``register``
 finishes what an interrupted one left (see :mod:`.registration`).

@@ -124,7 +124,7 @@ def baseline_check(
     return checks
 
 
-# check name in reports/metrics.json "checks" -> (RegisterParams field, the limit is a minimum)
+# check name in reports/evaluation.json "checks" -> (RegisterParams field, the limit is a minimum)
 DEGENERACY_LIMITS = {
     "distinct_prediction_share": ("min_distinct_share", True),
     "empty_prediction_share": ("max_empty_share", False),
@@ -172,7 +172,7 @@ def gate_registration(
 ) -> GateVerdict:
     """May the run become a version at all? It must beat the baseline (if
     ``register.require_beat_baseline``) and pass every degeneracy check of the evaluation report
-    (``reports/metrics.json``), whatever the registered versions score."""
+    (``reports/evaluation.json``), whatever the registered versions score."""
     checks: list[GateCheck] = []
     if settings.require_beat_baseline:
         checks.extend(baseline_check(value, metric, greater_is_better, evaluation))

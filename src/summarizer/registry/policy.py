@@ -43,7 +43,7 @@ PENDING = "pending"  # created; not yet re-checked against the versions created 
 KEPT = "kept"  # re-checked and kept; @challenger not yet confirmed
 COMPLETE = "complete"  # kept, and @challenger was confirmed on the best version since
 
-# In reports/metrics.json (written by the evaluate stage).
+# In reports/evaluation.json (written by the evaluate stage).
 BASELINE_PREFIX = "baseline_"  # baseline_<evaluate.baseline>_<evaluate.lead_n>
 CHECKS_KEY = "checks"
 

@@ -13,19 +13,19 @@ REGISTER_REPORT = Paths.reports / "register.json"
 
 def run_register(params: Params) -> RegisterOutcome:
     """The DVC stage: register the trained model if it passes the gate (beats the baseline of
-    ``reports/metrics.json``, passes its degeneracy checks and the smoke test) and beats every
+    ``reports/evaluation.json``, passes its degeneracy checks and the smoke test) and beats every
     registered version, and write the decision to :data:`REGISTER_REPORT` (and on the training
     run) either way."""
     settings = params.register_
-    for needed in (Paths.train_run, Paths.metrics):
+    for needed in (Paths.train_run, Paths.evaluation):
         if not needed.is_file():
             raise RegistryError(f"{needed}: not found; run the train and evaluate stages first")
     run_info = read_json(Paths.train_run)
     if not run_info.get("finished"):
         raise RegistryError(f"{Paths.train_run}: training did not finish; run the train stage")
-    metrics = read_json(Paths.metrics)
+    metrics = read_json(Paths.evaluation)
     if not isinstance(metrics.get("test"), dict):
-        raise RegistryError(f"{Paths.metrics}: no 'test' entry; run the evaluate stage")
+        raise RegistryError(f"{Paths.evaluation}: no 'test' entry; run the evaluate stage")
     return log_and_register(
         uri=tracking.tracking_uri(params.tracking.uri),
         run_id=run_info["run_id"],

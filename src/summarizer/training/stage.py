@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from summarizer.batching import EncodedPairs
 from summarizer.config import ModelParams, Params, Paths
 from summarizer.data.vocab import Vocab
+from summarizer.headline import TRAINING
 from summarizer.io import hash_files, read_stage_table, write_json
 from summarizer.model import Seq2SeqConfig
 from summarizer.training.checkpoints import CheckpointStore
@@ -29,9 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_PLOT = Paths.reports / "train_history.png"
-# The per-epoch series already use the plain names (tokens_per_second, ...); a final summary
-# of the same quantity gets a name of its own rather than a step-0 point in that series.
-RUN_METRIC_NAMES = {"tokens_per_second": "mean_tokens_per_second"}
+# The curves worth a chart in the MLflow run; the rest of the history (learning rate,
+# throughput, teacher forcing per epoch) is its train_history.csv artifact and `dvc plots`.
+EPOCH_SERIES = ("train_loss", "val_loss")
 
 
 def model_config(params: ModelParams, src_vocab_size: int, tgt_vocab_size: int) -> Seq2SeqConfig:
@@ -92,6 +93,25 @@ def fingerprint(params: Params, data_hash: str) -> str:
     return hashlib.sha256((payload + data_hash).encode()).hexdigest()
 
 
+def run_name(params: Params, configuration: str) -> str:
+    """What a run is, readable in the MLflow runs table: dataset, model size, copy and coverage,
+    and the start of the configuration's :func:`fingerprint` (equal names, equal training), e.g.
+    ``gigaword-e128h256-copy-cov-3f2a1bc``."""
+    model = params.model
+    parts = [params.dataset.name]
+    if model.rnn_type != "lstm":
+        parts.append(model.rnn_type)
+    layers = "" if model.enc_layers == model.dec_layers == 1 else f"l{model.enc_layers}"
+    if model.dec_layers != model.enc_layers:
+        layers += f"x{model.dec_layers}"
+    parts.append(f"e{model.emb_dim}h{model.hidden_dim}{layers}")
+    parts.append("copy" if model.copy else "nocopy")
+    if model.coverage:
+        parts.append("cov")
+    parts.append(configuration[:7])
+    return "-".join(parts)
+
+
 def build_trainer(params: Params, data: TrainingData, store: CheckpointStore) -> Trainer:
     """The trainer of the stage, saving to and resuming from ``store``."""
     config = model_config(params.model, len(data.src_vocab), len(data.tgt_vocab))
@@ -117,7 +137,8 @@ def run_train(params: Params) -> dict[str, Any]:
     tracking.ensure_reachable(uri)  # before an hour of training, not after
 
     data = TrainingData.load(params)
-    store = CheckpointStore(Paths.checkpoints, fingerprint(params, data.data_hash))
+    configuration = fingerprint(params, data.data_hash)
+    store = CheckpointStore(Paths.checkpoints, configuration)
     trainer = build_trainer(params, data, store)
     log.info(
         "training %s parameters on %s (%s) with %d pairs, validating on %d",
@@ -136,8 +157,9 @@ def run_train(params: Params) -> dict[str, Any]:
         uri,
         params.tracking.experiment,
         run_id=previous_run,
-        params=params.to_flat_dict(),
+        params=params.to_tracked_dict(),
         tags={**tracking.git_tags(), "data_hash": data.data_hash, "dataset": params.dataset.name},
+        run_name=run_name(params, configuration),
     )
     store.metadata["run_id"] = run.run_id
     if previous_run is None:
@@ -165,8 +187,8 @@ def fit(trainer: Trainer, run: TrainingRun, data: TrainingData, system_metrics: 
     FAILED on any other error (which is raised again)."""
 
     def on_epoch_end(record: EpochRecord) -> None:
-        metrics = {k: v for k, v in asdict(record).items() if k != "epoch"}
-        run.log_metrics(metrics, step=record.epoch)
+        values = asdict(record)
+        run.log_metrics({name: values[name] for name in EPOCH_SERIES}, step=record.epoch)
 
     try:
         with run.system_metrics(system_metrics):
@@ -229,9 +251,8 @@ def export(
 def log_to_run(run: TrainingRun, metrics: dict[str, Any]) -> None:
     """The final metrics, the model's config and vocabularies and the history into ``run``,
     which then ends FINISHED."""
-    run.log_metrics(
-        {RUN_METRIC_NAMES.get(k, k): v for k, v in metrics.items() if isinstance(v, float)}
-    )
+    # Under their headline names: evaluate logs the same values again beside test ROUGE.
+    run.log_metrics({name: metrics[key] for key, name in TRAINING.items()})
     run.log_artifact(Paths.model_dir / "config.json", "model")
     run.log_artifact(Paths.model_dir / "vocab", "model/vocab")
     run.log_artifact(Paths.train_history, "training")
