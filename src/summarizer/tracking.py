@@ -7,6 +7,8 @@ that imports ``mlflow``; both import it inside functions, because it takes secon
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -186,6 +188,10 @@ def git_tags(cwd: Path | None = None) -> dict[str, str]:
     return {"mlflow.source.git.commit": commit, "git_commit": commit, "git_dirty": str(dirty)}
 
 
+# Where a run's model came from; an evaluation in a run of its own carries them too.
+LINEAGE_TAGS = ("dataset", "data_hash", "git_commit", "git_dirty", "mlflow.source.git.commit")
+
+
 def flatten_params(params: Mapping[str, Any]) -> dict[str, str]:
     """Param values as MLflow stores them: strings, cut to the longest value it accepts."""
     return {key: str(value)[:MAX_PARAM_VALUE] for key, value in params.items()}
@@ -234,6 +240,54 @@ class TrainingRun:
         except Exception as exc:
             raise TrackingError(f"MLflow at {uri}: cannot start a run: {exc}") from None
         return cls(uri, run_id)
+
+    def for_evaluation(self, evaluate_params: Mapping[str, Any]) -> TrainingRun:
+        """The run an evaluation with ``evaluate_params`` is logged into.
+
+        This run the first time (the params are logged into it) and whenever it was evaluated
+        with the same params. Evaluated before with others (``dvc exp run -S
+        evaluate.decode.beam_size=1`` re-runs evaluate on the cached training), MLflow keeps
+        params immutable and would overwrite the earlier scores; so the evaluation gets a new run
+        in the same experiment, with this run's params and tags, a name ending in ``-eval-`` and
+        the hash of its params, and the tag ``training_run`` pointing back here.
+        """
+        from mlflow.entities import Param
+
+        flat = flatten_params(evaluate_params)
+        try:
+            training = self._client.get_run(self.run_id)
+            logged = {k: v for k, v in training.data.params.items() if k in flat}
+            if logged == flat:
+                return self
+            if not logged:
+                self._client.log_batch(self.run_id, params=[Param(k, v) for k, v in flat.items()])
+                return self
+            digest = hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()
+            name = f"{training.info.run_name}-eval-{digest[:7]}"
+            earlier = self._client.search_runs(
+                [training.info.experiment_id],
+                f"tags.training_run = '{self.run_id}' and attributes.run_name = '{name}'",
+            )
+            if earlier:  # the same evaluation again: its scores are replaced by equal ones
+                return TrainingRun(self.uri, earlier[0].info.run_id)
+            tags = {k: v for k, v in training.data.tags.items() if k in LINEAGE_TAGS}
+            run = self._client.create_run(
+                training.info.experiment_id,
+                tags={**tags, "training_run": self.run_id},
+                run_name=name,
+            )
+            params = {**training.data.params, **flat}
+            items = [Param(key, value) for key, value in params.items()]
+            for start in range(0, len(items), 100):  # MLflow's batch limit
+                self._client.log_batch(run.info.run_id, params=items[start : start + 100])
+        except Exception as exc:
+            raise TrackingError(f"MLflow at {self.uri}: cannot log the evaluation: {exc}") from None
+        log.info(
+            "run %s was evaluated with other evaluate params; this evaluation is run %s",
+            self.run_id,
+            run.info.run_id,
+        )
+        return TrainingRun(self.uri, run.info.run_id)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log ``metrics`` at ``step`` (0 if None) in one batch."""

@@ -114,6 +114,24 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     assert again.returncode == 0
     assert "Running stage" not in again.stdout
 
+    # Other decoding options on the same training: a run of its own, the first one's scores kept.
+    workspace.update_params({"evaluate": {"decode": {"beam_size": 1}}})
+    greedy = workspace.dvc("repro", "evaluate", env={"MLFLOW_TRACKING_URI": uri})
+    assert greedy.returncode == 0, greedy.stdout[-3000:] + greedy.stderr[-3000:]
+    assert "Running stage 'train'" not in greedy.stdout
+    evaluated = json.loads((root / "reports" / "evaluation.json").read_text())["run_id"]
+    assert evaluated != run_id
+    first, second = client.get_run(run_id), client.get_run(evaluated)
+    assert first.data.metrics["test_rougeL"] == headline["test_rougeL"]
+    assert first.data.params["evaluate.decode.beam_size"] == "3"
+    assert second.data.params["evaluate.decode.beam_size"] == "1"
+    assert second.data.params["model.hidden_dim"] == "64"
+    assert second.data.tags["training_run"] == run_id
+    assert second.data.tags["data_hash"] == first.data.tags["data_hash"]
+    assert second.info.run_name.startswith(first.info.run_name + "-eval-")
+    assert second.info.status == "FINISHED"
+    assert set(second.data.metrics) == HEADLINE
+
 
 def test_unreachable_tracking_store_fails_before_training(workspace: Workspace) -> None:
     result = workspace.dvc("repro", "train", env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9/"})

@@ -81,12 +81,14 @@ class Params(BaseModel):
         walk("", self.model_dump(mode="json", by_alias=True))
         return flat
 
-    def to_tracked_dict(self) -> dict[str, object]:
-        """:meth:`to_flat_dict` without :data:`UNTRACKED_PARAMS`: the knobs a run is compared by."""
+    def to_tracked_dict(self, *sections: str) -> dict[str, object]:
+        """:meth:`to_flat_dict` without :data:`UNTRACKED_PARAMS`: the knobs a run is compared by
+        (of ``sections`` only, when given)."""
         return {
             key: value
             for key, value in self.to_flat_dict().items()
             if not any(key == p or key.startswith(p + ".") for p in UNTRACKED_PARAMS)
+            and (not sections or key.split(".", 1)[0] in sections)
         }
 
 

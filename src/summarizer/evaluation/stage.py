@@ -132,16 +132,22 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     draw_attention(summaries[:count], table["id"].tolist()[:count], Paths.attention_dir)
     training = read_json(Paths.train_metrics) if Paths.train_metrics.is_file() else None
     headline = headline_metrics(metrics, baseline_key, training)
+    run = None
+    if run_info is not None:
+        training_run = tracking.TrainingRun(uri, run_info["run_id"])
+        run = training_run.for_evaluation(params.to_tracked_dict("evaluate"))
+        metrics["run_id"] = run.run_id  # the run register logs the model into
     write_json(Paths.evaluation, metrics)
     write_json(Paths.metrics, headline)
 
-    if run_info is not None:
-        run = tracking.TrainingRun(uri, run_info["run_id"])
+    if run is not None:
         run.log_metrics(headline)
         for path in (Paths.evaluation, Paths.predictions, Paths.rouge_by_length):
             run.log_artifact(path, "evaluation")
         if Paths.attention_dir.is_dir():
             run.log_artifact(Paths.attention_dir, "evaluation/attention")
+        if run.run_id != run_info["run_id"]:
+            run.end("FINISHED")  # a run of its own; the training run ended with training
     log.info(
         "test ROUGE F1 on %d examples: %s (baseline %s)%s",
         model_scores.n_examples,

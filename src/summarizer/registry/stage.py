@@ -28,7 +28,8 @@ def run_register(params: Params) -> RegisterOutcome:
         raise RegistryError(f"{Paths.evaluation}: no 'test' entry; run the evaluate stage")
     return log_and_register(
         uri=tracking.tracking_uri(params.tracking.uri),
-        run_id=run_info["run_id"],
+        # An evaluation with other evaluate params than the run's first has a run of its own.
+        run_id=metrics.get("run_id", run_info["run_id"]),
         model_name=settings.model_name,
         model_dir=Paths.model_dir,
         test_metrics=metrics["test"],

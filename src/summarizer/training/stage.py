@@ -33,6 +33,8 @@ HISTORY_PLOT = Paths.reports / "train_history.png"
 # The curves worth a chart in the MLflow run; the rest of the history (learning rate,
 # throughput, teacher forcing per epoch) is its train_history.csv artifact and `dvc plots`.
 EPOCH_SERIES = ("train_loss", "val_loss")
+# What the training run records as params; evaluate adds its own section (tracking.for_evaluation).
+TRAINING_SECTIONS = ("dataset", "ingest", "validate", "tokenize", "vocab", "model", "train")
 
 
 def model_config(params: ModelParams, src_vocab_size: int, tgt_vocab_size: int) -> Seq2SeqConfig:
@@ -157,7 +159,7 @@ def run_train(params: Params) -> dict[str, Any]:
         uri,
         params.tracking.experiment,
         run_id=previous_run,
-        params=params.to_tracked_dict(),
+        params=params.to_tracked_dict(*TRAINING_SECTIONS),
         tags={**tracking.git_tags(), "data_hash": data.data_hash, "dataset": params.dataset.name},
         run_name=run_name(params, configuration),
     )
