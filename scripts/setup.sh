@@ -12,6 +12,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+# Headless Chromium for the MLflow UI test (Debian's package, where apt is available).
+bash scripts/install-browser.sh
 
 # `dvc exp run --queue` and `--temp` run in a copy under .dvc/tmp/exps/, where the relative url of
 # the `datasets` remote in .dvc/config points nowhere; DVC copies .dvc/config.local into that copy

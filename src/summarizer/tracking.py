@@ -146,15 +146,23 @@ def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# MLflow 3's UI opens an experiment without this tag on its GenAI overview, not on the runs table.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
 def experiment_id(uri: str, name: str) -> str:
     """The id of experiment ``name``, created (artifacts beside an SQLite store) if missing."""
     mlflow_client = client(uri)
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
+        if EXPERIMENT_KIND[0] not in experiment.tags:
+            mlflow_client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
         return experiment.experiment_id
     try:
         return mlflow_client.create_experiment(
-            name, artifact_location=_default_artifact_location(uri)
+            name,
+            artifact_location=_default_artifact_location(uri),
+            tags=dict([EXPERIMENT_KIND]),
         )
     except Exception as exc:
         # Another run created it in between (two queued experiments starting together).

@@ -99,6 +99,9 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     # Paths and store settings differ between machines, not between experiments.
     assert not any(k.startswith(("dataset.path", "tracking.", "serve.")) for k in run.data.params)
     assert run.data.tags["dataset"] == "gigaword"
+    # Without it MLflow 3's UI opens the experiment on a GenAI overview instead of its runs.
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert run.data.tags["git_dirty"] in ("True", "False")
     assert len(run.data.tags["data_hash"]) == 64
     val_history = client.get_metric_history(run_id, "val_loss")
