@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -18,9 +19,12 @@ from tqdm.auto import tqdm
 
 from summarizer.batching import encode_source, extend_source, pad, token_batches
 from summarizer.config import DecodeParams
-from summarizer.data.tokenization import detokenize
 from summarizer.model import beam_search, greedy_search, replace_unknowns
-from summarizer.model_io import LoadedModel, load_model_dir
+
+if TYPE_CHECKING:
+    # model_io and tokenization import spaCy, which decoding token lists never needs (the GPU
+    # machine of bench/gpu_run.py has none): imported where text is read or written.
+    from summarizer.model_io import LoadedModel
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Summarizer:
     @classmethod
     def from_dir(cls, path: Path | str, device: str | torch.device = "cpu") -> Summarizer:
         """Load a model directory written by the train stage (see :mod:`summarizer.model_io`)."""
+        from summarizer.model_io import load_model_dir
+
         return cls(load_model_dir(path, device))
 
     def summarize_tokens(
@@ -56,6 +62,8 @@ class Summarizer:
         progress: str | None = None,
     ) -> list[Summary]:
         """Decode already tokenized (and truncated) documents, many at once."""
+        from summarizer.data.tokenization import detokenize
+
         options = options or self.options
         loaded = self.loaded
         ids = [encode_source(tokens, loaded.src_vocab) for tokens in sources]

@@ -38,7 +38,7 @@ HEADLINE = {
     "distinct_share",
     "empty_share",
     "repeated_trigram_rate",
-    "best_val_loss",
+    "best_val_nll",
     "train_tokens_per_second",
     "decode_examples_per_second",
     "test_examples",
@@ -106,7 +106,7 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     assert len(run.data.tags["data_hash"]) == 64
     val_history = client.get_metric_history(run_id, "val_loss")
     assert [m.step for m in val_history] == [1, 2]
-    assert set(run.data.metrics) == HEADLINE | {"train_loss", "val_loss"}
+    assert set(run.data.metrics) == HEADLINE | {"train_loss", "val_loss", "val_nll"}
     assert run.data.metrics["test_rougeL"] == headline["test_rougeL"]
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"model", "training", "evaluation"} <= artifacts

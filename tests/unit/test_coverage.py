@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from summarizer.batching import collate, token_batches
 from summarizer.config import ModelParams
 from summarizer.model import ATTENTION_TYPES, Seq2Seq, Seq2SeqConfig, beam_search
 from summarizer.model.coverage import coverage_loss
@@ -172,3 +174,41 @@ def test_resume_with_copy_and_coverage_ends_with_identical_weights(
     assert [r["val_loss"] for r in progress.history] == [
         r["val_loss"] for r in reference.progress.history
     ]
+
+
+def test_validation_nll_is_the_loss_without_coverage_and_below_it_with(
+    data, tmp_path: Path
+) -> None:
+    validation = data[0].subset(30)
+    without = ModelParams(**{**COPY_COVERAGE.model_dump(), "coverage": False})
+    plain = make_trainer(data, tmp_path / "plain", without, max_epochs=1)
+    (record,) = plain.fit(data[0], validation).history
+    assert record["val_nll"] == pytest.approx(record["val_loss"], rel=1e-6)
+    assert record["val_perplexity"] == pytest.approx(math.exp(record["val_nll"]))
+
+    # Epoch 1 before the phase, epoch 2 in it: the objective carries the coverage loss in both
+    # (so early stopping compares like with like), the NLL never does.
+    covered = make_trainer(
+        data, tmp_path / "covered", COPY_COVERAGE, coverage_from_epoch=2, max_epochs=2
+    )
+    history = covered.fit(data[0], validation).history
+    weight = covered.params.coverage_weight
+    for record in history:
+        assert record["val_nll"] < record["val_loss"]
+        assert record["val_perplexity"] == pytest.approx(math.exp(record["val_nll"]))
+    # The gap is exactly the weighted coverage loss of the final weights, per target token.
+    coverage_sum = tokens = 0.0
+    with torch.inference_mode():
+        for indices in token_batches(
+            [len(s) for s in validation.sources],
+            [len(t) for t in validation.targets],
+            batch_tokens=10_000,
+            max_batch_size=1_000,
+        ):
+            batch = collate(validation, indices)
+            coverage_sum += coverage_term(covered.forward(batch), batch.tgt_ext).item()
+            tokens += batch.num_target_tokens
+    last = history[-1]
+    assert last["val_loss"] - last["val_nll"] == pytest.approx(
+        weight * coverage_sum / tokens, rel=1e-4
+    )

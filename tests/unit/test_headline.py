@@ -26,7 +26,7 @@ def evaluation(test_set: dict | None = None) -> dict:
 
 def test_headline_holds_f1_of_each_rouge_type_and_no_interval_or_extra_set() -> None:
     report = evaluation()
-    training = {"best_val_loss": 4.39682, "tokens_per_second": 1881.0, "epochs": 6}
+    training = {"best_val_nll": 3.9012, "tokens_per_second": 1881.0, "epochs": 6}
     headline = headline_metrics(report, "baseline_lead_words_8", training)
     assert headline == {
         "test_rouge1": report["test"]["rouge1_f"],
@@ -38,7 +38,7 @@ def test_headline_holds_f1_of_each_rouge_type_and_no_interval_or_extra_set() -> 
         "distinct_share": 1.0,
         "empty_share": 0.0,
         "repeated_trigram_rate": 0.0,
-        "best_val_loss": 4.39682,
+        "best_val_nll": 3.9012,
         "train_tokens_per_second": 1881.0,
         "decode_examples_per_second": 12.5,
         "test_examples": 3,
@@ -50,7 +50,7 @@ def test_a_modified_test_set_gets_its_own_column_and_missing_training_is_left_ou
     report = evaluation({"examples": 3, "modified_rows": 2, "note": "test set modified"})
     headline = headline_metrics(report, "baseline_lead_words_8", None)
     assert headline["test_set_modified_rows"] == 2
-    assert "best_val_loss" not in headline and "train_tokens_per_second" not in headline
+    assert "best_val_nll" not in headline and "train_tokens_per_second" not in headline
 
 
 def test_only_configured_rouge_types_are_headline_columns() -> None:

@@ -234,7 +234,7 @@ def test_final_metrics_go_to_the_run_under_one_name_each() -> None:
             self.status = status
 
     run = FakeRun()
-    metrics = {"best_epoch": 2, "best_val_loss": 3.5, "tokens_per_second": 900.0, "device": "cpu"}
+    metrics = {"best_epoch": 2, "best_val_nll": 3.5, "tokens_per_second": 900.0, "device": "cpu"}
     log_to_run(run, metrics)  # type: ignore[arg-type]
-    assert run.metrics == {"best_val_loss": 3.5, "mean_tokens_per_second": 900.0}
+    assert run.metrics == {"best_val_nll": 3.5, "train_tokens_per_second": 900.0}
     assert run.status == "FINISHED"

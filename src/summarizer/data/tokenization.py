@@ -10,16 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import spacy
-from spacy.language import Language
-from spacy.symbols import ORTH
-from spacy.util import compile_prefix_regex, compile_suffix_regex
 from tqdm.auto import tqdm
 
 from summarizer.config import SPLITS, Params, Paths, TokenizeParams
 from summarizer.io import atomic_directory, read_stage_table
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 _DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(r"^[#\d]+(?:[.,:/-][#\d]+)*$")
@@ -44,6 +44,12 @@ class TextProcessor:
     @cached_property
     def nlp(self) -> Language:
         """The spaCy pipeline (tokenizer only), built on first use."""
+        # Imported here: decoding and detokenizing token lists never need spaCy (the GPU
+        # machine of bench/gpu_run.py has none).
+        import spacy
+        from spacy.symbols import ORTH
+        from spacy.util import compile_prefix_regex, compile_suffix_regex
+
         nlp = spacy.blank(self.settings.lang)
         # A number stays one token ("##,###", "#.#", "####s", "#,###," before its comma): spaCy
         # treats "#" as punctuation to split off either end, which spent one position of the

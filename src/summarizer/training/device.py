@@ -4,10 +4,21 @@ that applies it."""
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import torch
+import yaml
 
+from summarizer.config.overlay import GPU_PROFILE, apply_command
 from summarizer.errors import SummarizerError
+
+log = logging.getLogger(__name__)
+
+# The knobs by which a run scales to its hardware; the values for a GPU are the profile's.
+SIZE_KEYS = (("model", "emb_dim"), ("model", "hidden_dim"), ("train", "batch_tokens"))
 
 
 class DeviceError(SummarizerError):
@@ -53,3 +64,47 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abst
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
+
+
+def gpu_profile_hint(
+    device_type: str,
+    sections: Mapping[str, Any],
+    profile: Mapping[str, Mapping[str, Any]],
+    profile_path: Path | str,
+) -> str | None:
+    """What to tell someone training on ``device_type`` with ``sections`` (``model`` and
+    ``train``, as objects with attributes) when a GPU ``profile`` (its sections, read from
+    ``profile_path``) exists, or None when there is nothing to say.
+
+    A run is CPU-sized when every size knob (:data:`SIZE_KEYS`) that the profile sets is below
+    the profile's value: a run already grown past it on any knob was sized by someone.
+    """
+    if device_type != "cuda":
+        return None
+    knobs = [
+        (f"{section}.{key}", getattr(sections[section], key), profile[section][key])
+        for section, key in SIZE_KEYS
+        if key in profile.get(section, {})
+    ]
+    if not knobs or any(current >= gpu for _, current, gpu in knobs):
+        return None
+    sizes = ", ".join(f"{name} {current}" for name, current, _ in knobs)
+    gpu_sizes = ", ".join(str(gpu) for _, _, gpu in knobs)
+    return (
+        f"training on a CUDA GPU with CPU-sized settings: {sizes}; the GPU profile "
+        f"{profile_path} has {gpu_sizes}. Apply it with: {apply_command(profile_path)}"
+    )
+
+
+def log_gpu_profile_hint(
+    device: torch.device, model: Any, train: Any, profile_path: Path = GPU_PROFILE
+) -> None:
+    """Log :func:`gpu_profile_hint` for ``device`` with the profile at ``profile_path``
+    (relative to the working directory, the project root under ``dvc repro``); nothing when
+    the file is not there."""
+    if device.type != "cuda" or not profile_path.is_file():
+        return
+    profile = yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {}
+    hint = gpu_profile_hint(device.type, {"model": model, "train": train}, profile, profile_path)
+    if hint is not None:
+        log.info(hint)

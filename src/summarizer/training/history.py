@@ -26,6 +26,11 @@ def write_history(history: Sequence[dict[str, float]], csv_path: Path, png_path:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     axes[0].plot(frame["epoch"], frame["train_loss"], marker="o", label="train")
     axes[0].plot(frame["epoch"], frame["val_loss"], marker="o", label="validation")
+    # Histories written before val_nll existed (a resumed run) have no such column or gaps.
+    if "val_nll" in frame and not frame["val_nll"].equals(frame["val_loss"]):
+        axes[0].plot(
+            frame["epoch"], frame["val_nll"], marker="o", linestyle="--", label="validation NLL"
+        )
     axes[0].set(title="loss per target token", xlabel="epoch")
     axes[0].legend()
     axes[1].plot(frame["epoch"], frame["lr"], marker="o")

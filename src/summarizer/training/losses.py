@@ -53,6 +53,32 @@ def coverage_term(output: Seq2SeqOutput, targets: Tensor) -> Tensor:
     return (per_step * (targets != PAD_ID)).sum()
 
 
+def batch_loss_terms(
+    output: Seq2SeqOutput,
+    batch: Batch,
+    config: Seq2SeqConfig,
+    label_smoothing: float = 0.0,
+    coverage: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """The two summed parts of the objective of ``batch``, kept apart so validation can report
+    the cross-entropy on its own: ``(cross-entropy, coverage loss)``, the coverage loss None
+    unless ``coverage``. Cross-entropy is over the extended vocabulary and against the extended
+    targets with copy; without label smoothing it is the negative log-likelihood."""
+    targets = batch.tgt_out
+    if config.copy:
+        if batch.tgt_ext is None:
+            raise ValueError("a copy model's loss needs the batch's extended targets (tgt_ext)")
+        targets = batch.tgt_ext
+    token = token_loss(
+        output,
+        targets,
+        log_probs=config.copy,
+        vocab_size=config.tgt_vocab_size,
+        label_smoothing=label_smoothing,
+    )
+    return token, coverage_term(output, targets) if coverage else None
+
+
 def batch_loss(
     output: Seq2SeqOutput,
     batch: Batch,
@@ -60,20 +86,9 @@ def batch_loss(
     label_smoothing: float = 0.0,
     coverage_weight: float = 0.0,
 ) -> Tensor:
-    """The summed objective of ``batch``: cross-entropy (over the extended vocabulary and
-    against the extended targets with copy) plus ``coverage_weight`` times the coverage loss."""
-    targets = batch.tgt_out
-    if config.copy:
-        if batch.tgt_ext is None:
-            raise ValueError("a copy model's loss needs the batch's extended targets (tgt_ext)")
-        targets = batch.tgt_ext
-    loss = token_loss(
-        output,
-        targets,
-        log_probs=config.copy,
-        vocab_size=config.tgt_vocab_size,
-        label_smoothing=label_smoothing,
+    """The summed objective of ``batch``: cross-entropy plus ``coverage_weight`` times the
+    coverage loss (see :func:`batch_loss_terms`)."""
+    token, covered = batch_loss_terms(
+        output, batch, config, label_smoothing, coverage=bool(coverage_weight)
     )
-    if coverage_weight:
-        loss = loss + coverage_weight * coverage_term(output, targets)
-    return loss
+    return token if covered is None else token + coverage_weight * covered

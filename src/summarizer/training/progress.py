@@ -11,8 +11,13 @@ class EpochRecord:
 
     epoch: int  # 1-based
     train_loss: float  # per target token, over the whole epoch
+    # The objective, with the coverage loss when the model has coverage (at every epoch, so
+    # epochs compare): early stopping and the best checkpoint go by it.
     val_loss: float
-    val_perplexity: float
+    # Cross-entropy alone, per target token: comparable across the coverage phase's start and
+    # with models without coverage.
+    val_nll: float
+    val_perplexity: float  # exp(val_nll)
     lr: float  # at the end of the epoch
     tokens_per_second: float  # target tokens
     teacher_forcing: float

@@ -70,10 +70,11 @@ class ProgressReporter:
     def end_epoch(self, record: EpochRecord, improved: bool) -> None:
         """Log the finished epoch; ``improved`` marks a new best validation loss with a star."""
         log.info(
-            "epoch %d: train loss %.4f, validation loss %.4f (ppl %.1f), %.0f tokens/s%s",
+            "epoch %d: train loss %.4f, validation loss %.4f (NLL %.4f, ppl %.1f), %.0f tokens/s%s",
             record.epoch,
             record.train_loss,
             record.val_loss,
+            record.val_nll,
             record.val_perplexity,
             record.tokens_per_second,
             " *" if improved else "",

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 HISTORY_PLOT = Paths.reports / "train_history.png"
 # The curves worth a chart in the MLflow run; the rest of the history (learning rate,
 # throughput, teacher forcing per epoch) is its train_history.csv artifact and `dvc plots`.
-EPOCH_SERIES = ("train_loss", "val_loss")
+EPOCH_SERIES = ("train_loss", "val_loss", "val_nll")
 # What the training run records as params; evaluate adds its own section (tracking.for_evaluation).
 TRAINING_SECTIONS = ("dataset", "ingest", "validate", "tokenize", "vocab", "model", "train")
 
@@ -212,6 +212,7 @@ def summarize(trainer: Trainer, progress: Progress, seconds: float) -> dict[str,
         "best_epoch": best_epoch,
         "epochs": len(history),
         "best_val_loss": round(trainer.early_stopper.best_value, 5),
+        "best_val_nll": round(best_record["val_nll"], 5),
         "best_val_perplexity": round(best_record["val_perplexity"], 3),
         "first_epoch_val_loss": round(history[0]["val_loss"], 5),
         "final_train_loss": round(history[-1]["train_loss"], 5),

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -30,16 +30,28 @@ from summarizer.batching import Batch, EncodedPairs, collate, token_batches
 from summarizer.config import TrainParams
 from summarizer.model import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput
 from summarizer.training.checkpoints import CheckpointStore
-from summarizer.training.device import autocast, select_device, select_precision
+from summarizer.training.device import (
+    autocast,
+    log_gpu_profile_hint,
+    select_device,
+    select_precision,
+)
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.interrupts import TrainingInterrupted, stop_on_signals
-from summarizer.training.losses import batch_loss
+from summarizer.training.losses import batch_loss, batch_loss_terms
 from summarizer.training.progress import EpochRecord, Progress
 from summarizer.training.reporting import ProgressReporter
 from summarizer.training.rng import rng_state, seed_everything, set_rng_state
 from summarizer.training.schedules import LearningRateSchedule, teacher_forcing_ratio
 
 log = logging.getLogger(__name__)
+
+
+class ValidationLoss(NamedTuple):
+    """A validation pass, per target token: the objective and its cross-entropy part."""
+
+    loss: float  # cross-entropy + coverage_weight * coverage loss (with model.coverage)
+    nll: float  # cross-entropy alone: the negative log-likelihood
 
 
 class Trainer:
@@ -66,6 +78,7 @@ class Trainer:
         self.early_stopper = early_stopper or EarlyStopper(params.early_stopping_patience)
         self.reporter = reporter or ProgressReporter()
         self.device = select_device(params.device)
+        log_gpu_profile_hint(self.device, config, params)
         self.autocast_dtype = select_precision(params.precision, self.device)
         if params.threads:
             torch.set_num_threads(params.threads)
@@ -177,16 +190,16 @@ class Trainer:
             num_oov=batch.num_oov,
         )
 
-    def evaluate_loss(self, pairs: EncodedPairs) -> float:
+    def validate(self, pairs: EncodedPairs) -> ValidationLoss:
         """Mean loss per target token over ``pairs`` with full teacher forcing (no label
-        smoothing, no gradients); leaves the model in eval mode.
+        smoothing, no gradients), and its cross-entropy part; leaves the model in eval mode.
 
-        With coverage it includes the coverage loss at every epoch, also before the phase: the
-        objective the final model is trained for, so epochs compare and the best checkpoint is
-        one that learned coverage.
+        With coverage the loss includes the coverage loss at every epoch, also before the phase:
+        the objective the final model is trained for, so epochs compare and the best checkpoint
+        is one that learned coverage. The cross-entropy part compares with any model.
         """
         self.model.eval()
-        total = 0.0
+        nll = covered = 0.0
         tokens = 0
         batches = token_batches(
             [len(s) for s in pairs.sources],
@@ -194,13 +207,18 @@ class Trainer:
             batch_tokens=self.params.batch_tokens * 2,  # no gradients: twice the batch fits
             max_batch_size=self.params.max_batch_size * 2,
         )
-        weight = self.params.coverage_weight if self.config.coverage else 0.0
         with torch.inference_mode(), autocast(self.device, self.autocast_dtype):
             for indices in batches:
                 batch = collate(pairs, indices).to(self.device)
-                total += batch_loss(self.forward(batch), batch, self.config, 0.0, weight).item()
+                token, coverage = batch_loss_terms(
+                    self.forward(batch), batch, self.config, 0.0, coverage=self.config.coverage
+                )
+                nll += token.item()
+                covered += coverage.item() if coverage is not None else 0.0
                 tokens += batch.num_target_tokens
-        return total / max(tokens, 1)
+        tokens = max(tokens, 1)
+        weight = self.params.coverage_weight if self.config.coverage else 0.0
+        return ValidationLoss(loss=(nll + weight * covered) / tokens, nll=nll / tokens)
 
     def train_step(self, batches: list[Batch], ratio: float) -> tuple[float, int]:
         """One optimizer step over ``batches`` (gradients accumulated, normalised per target
@@ -303,14 +321,18 @@ class Trainer:
     def _end_epoch(self, validation: EncodedPairs, ratio: float) -> EpochRecord:
         """Validate, record the epoch, let the early stopper judge it, save checkpoints."""
         progress = self.progress
-        val_loss = self.evaluate_loss(validation)
+        validated = self.validate(validation)
+        val_loss = validated.loss
         if self.schedule is not None:
             self.schedule.epoch_done(val_loss)
         record = EpochRecord(
             epoch=progress.epoch + 1,
             train_loss=progress.epoch_loss_sum / max(progress.epoch_tokens, 1),
             val_loss=val_loss,
-            val_perplexity=math.exp(min(val_loss, 50.0)),
+            val_nll=validated.nll,
+            # Perplexity is of the likelihood alone: exp of the objective would multiply it by
+            # exp(coverage loss), which is no probability.
+            val_perplexity=math.exp(min(validated.nll, 50.0)),
             lr=self.optimizer.param_groups[0]["lr"],
             tokens_per_second=progress.epoch_tokens / max(progress.epoch_seconds, 1e-9),
             teacher_forcing=ratio,

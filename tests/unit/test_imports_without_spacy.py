@@ -1,0 +1,82 @@
+"""The training and decoding modules import, and a model trains and decodes, on a machine without
+spaCy, MLflow, DVC, Great Expectations or rouge-score: what bench/gpu_run.py needs on the GPU
+machine, which has torch and pydantic (carried) but none of those."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+ABSENT = ("spacy", "mlflow", "dvc", "great_expectations", "rouge_score")
+DEVICE_MODULES = (
+    "summarizer.training",
+    "summarizer.training.trainer",
+    "summarizer.training.stage",
+    "summarizer.model",
+    "summarizer.batching",
+    "summarizer.inference",
+)
+
+
+def run_without(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter where importing any of :data:`ABSENT` fails."""
+    prelude = f"import sys\nfor name in {ABSENT!r}:\n    sys.modules[name] = None\n"
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_blocking_works() -> None:
+    result = run_without("import spacy")
+    assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr
+
+
+@pytest.mark.parametrize("module", DEVICE_MODULES)
+def test_module_imports_without_spacy_or_mlflow(module: str) -> None:
+    result = run_without(f"import {module}")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_model_trains_exports_and_decodes_without_spacy_or_mlflow(tmp_path) -> None:
+    """The path of bench/gpu_run.py: Trainer, the model directory, Summarizer, beam search."""
+    result = run_without(
+        f"""
+        from pathlib import Path
+        from summarizer.batching import EncodedPairs
+        from summarizer.config import DecodeParams, ModelParams, TokenizeParams, TrainParams
+        from summarizer.config import VocabParams
+        from summarizer.data.vocab import Vocab
+        from summarizer.inference import Summarizer
+        from summarizer.model_io import save_model_dir
+        from summarizer.training import Trainer, model_config
+
+        sources = [f"the cat number {{i}} sat on the mat".split() for i in range(40)]
+        targets = [f"cat {{i}} sat".split() for i in range(40)]
+        vocab = Vocab.build(sources + targets, VocabParams(min_freq=1, max_size=30))
+        pairs = EncodedPairs.from_tokens(sources, targets, vocab, vocab, extended=True)
+        model = ModelParams(emb_dim=16, hidden_dim=16, enc_layers=1, dec_layers=1,
+                            copy=True, coverage=True)
+        trainer = Trainer(
+            TrainParams(device="cpu", max_epochs=1, batch_tokens=400, threads=1),
+            model_config(model, len(vocab), len(vocab)),
+        )
+        trainer.fit(pairs, pairs.subset(8))
+        folder = Path({str(tmp_path)!r}) / "model"
+        save_model_dir(folder, trainer.model.state_dict(), trainer.config, TokenizeParams(),
+                       vocab, vocab, {{}})
+        summaries = Summarizer.from_dir(folder).summarize_tokens(
+            sources[:3], DecodeParams(beam_size=2, max_length=5)
+        )
+        assert len(summaries) == 3 and all(isinstance(s.text, str) for s in summaries)
+        """
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
