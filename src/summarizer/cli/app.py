@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from summarizer import tracking_server
 from summarizer.config import PARAMS_FILE, Params, RegisterParams, load_params
 from summarizer.errors import SummarizerError
 
@@ -96,3 +97,7 @@ def register_settings(params: Params | None) -> RegisterParams:
 def model_name(name: str | None, params: Params | None) -> str:
     """``--name`` if given, else the registered model name from ``params.yaml``."""
     return name or register_settings(params).model_name
+
+
+# The team's MLflow server: a tool run by hand beside the pipeline, not a stage.
+command("tracking-server")(tracking_server.main)

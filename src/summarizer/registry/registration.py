@@ -42,6 +42,7 @@ from summarizer.registry.gate import (
     gate_registration,
     gate_tags,
 )
+from summarizer.registry.lineage import remote_tags
 from summarizer.registry.logged_model import (
     SMOKE_DOCUMENTS,
     LoggedModelRef,
@@ -129,9 +130,9 @@ def log_and_register(
 
     The model is logged (and must load and summarize) whatever the decision, so a run that was
     not registered can still be registered by hand later. ``evaluation``: the evaluate stage's
-    report (``reports/metrics.json``), whose baseline and degeneracy checks the run must pass with
-    the thresholds of ``gate`` (default: the defaults of ``register``); without it only the smoke
-    check gates. ``serve``: the request limits stored with the logged model. ``report``: where
+    report (``reports/evaluation.json``), whose baseline and degeneracy checks the run must pass
+    with the thresholds of ``gate`` (default: the defaults of ``register``); without it only the
+    smoke check gates. ``serve``: the request limits stored with the logged model. ``report``: where
     to write the outcome.
     """
     value = selection_value(test_metrics, metric)
@@ -288,6 +289,7 @@ def create_version(
         "git_commit": commit,
         "git_dirty": run_tags.get("git_dirty", "unknown"),
         "data_hash": data_hash,
+        **remote_tags(),  # where `dvc pull` finds that data
         "dataset": run_tags.get("dataset") or str(meta.get("dataset", "unknown")),
         "registered_at": tracking.timestamp(),
         REGISTRATION_TAG: PENDING,

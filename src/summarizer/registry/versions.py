@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
 from summarizer.config import Paths
+from summarizer.registry.lineage import REMOTE_TAG
 from summarizer.registry.policy import (
     CHAMPION,
     SELECTION_TAG,
@@ -115,6 +116,7 @@ class VersionRow:
     description: str
     promoted_by: str | None = None
     registration: str = "complete"  # pending: created, its registration not finished
+    dvc_remote: str | None = None  # where `dvc pull` gets its data, if a remote was set
 
 
 def list_versions(uri: str, name: str) -> list[VersionRow]:
@@ -138,6 +140,7 @@ def list_versions(uri: str, name: str) -> list[VersionRow]:
             description=version.description or "",
             promoted_by=version.tags.get("promoted_by"),
             registration=registration_state(version),
+            dvc_remote=version.tags.get(REMOTE_TAG),
         )
         for version in reversed(all_versions(uri, name))
     ]

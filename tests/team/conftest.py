@@ -1,0 +1,184 @@
+"""A throw-away PostgreSQL cluster and the team's tracking server on it
+(``summarizer tracking-server``), with artifacts proxied into a temporary directory; and one
+tiny ``dvc repro`` against that server, with a DVC remote (a local directory) as its default.
+
+PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` user
+(``runuser``), in a directory that user owns: pytest's own temporary directories are private to
+root. All of it is shared by the session: the servers take half a minute to start, the
+pipeline two.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_gigaword_slice
+from tests.pipeline.workspace import Workspace
+from tests.service.conftest import wait_until_up
+from tests.service.test_end_to_end import TINY
+from tests.service.test_serving import free_port
+
+PASSWORD = "team-secret"
+USER = "mlflow"
+DATABASE = "mlflow"
+
+
+@dataclass
+class Postgres:
+    """A running cluster: ``uri(...)`` builds URIs to it, right or deliberately wrong."""
+
+    port: int
+
+    def uri(self, password: str = PASSWORD, port: int | None = None) -> str:
+        return f"postgresql://{USER}:{password}@127.0.0.1:{port or self.port}/{DATABASE}"
+
+
+@dataclass
+class TrackingServer:
+    url: str
+    artifacts: Path
+    postgres: Postgres
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def _run(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"{what} failed ({' '.join(command)}):\n{result.stdout}\n{result.stderr}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    missing = [tool for tool in ("initdb", "pg_ctl") if shutil.which(tool) is None]
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        missing.append("runuser (PostgreSQL refuses to run as root)")
+    if missing:
+        pytest.skip(f"PostgreSQL tools not on PATH: {', '.join(missing)}")
+    import psycopg
+
+    root = Path(tempfile.mkdtemp(prefix="summarizer-pg-"))
+    password_file = root / "password"
+    password_file.write_text(PASSWORD + "\n")
+    if os.geteuid() == 0:
+        for path in (root, password_file):
+            shutil.chown(path, user="postgres")
+    data, port = root / "data", free_port()
+    # Passwords are checked even on 127.0.0.1, so a wrong one is refused as in production.
+    initdb = ["initdb", "-D", str(data), "-U", USER, "--pwfile", str(password_file)]
+    _run(_as_postgres([*initdb, "-E", "UTF8", "--auth=scram-sha-256"]), "initdb")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    pg_ctl = ["pg_ctl", "-D", str(data), "-l", str(root / "server.log"), "-w", "-t", "60"]
+    _run(_as_postgres([*pg_ctl, "-o", options, "start"]), "pg_ctl start")
+    try:
+        cluster = Postgres(port)
+        admin = cluster.uri().rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {DATABASE}")
+        yield cluster
+    finally:
+        subprocess.run(_as_postgres([*pg_ctl, "-m", "fast", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a user with the project's virtualenv first on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), **extra}
+
+
+@pytest.fixture(scope="session")
+def tracking_server(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TrackingServer]:
+    root = tmp_path_factory.mktemp("tracking-server")
+    artifacts = root / "artifacts"
+    port = free_port()
+    env = server_env(
+        MLFLOW_BACKEND_STORE_URI=postgres.uri(), MLFLOW_ARTIFACTS_DESTINATION=str(artifacts)
+    )
+    log_file = root / "server.log"
+    with open(log_file, "w") as log:
+        process = subprocess.Popen(
+            ["summarizer", "tracking-server", "--port", str(port), "--workers", "2"],
+            cwd=root,  # not a project: nothing may depend on the server's working directory
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(process, f"{url}/health", log_file, "summarizer tracking-server")
+        yield TrackingServer(url, artifacts, postgres)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+MODEL = "team-summarizer"
+PARAMS = {
+    **TINY,
+    "tracking": {**TINY["tracking"], "experiment": "team-pipeline"},
+    "register": {**TINY["register"], "model_name": MODEL},
+}
+
+
+@dataclass
+class Reproduced:
+    workspace: Workspace
+    remote: Path  # the DVC remote, a local directory
+    env: dict[str, str]
+    document: str  # a test document, to summarize
+
+
+@pytest.fixture(scope="session")
+def reproduced(
+    tracking_server: TrackingServer, tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path
+) -> Reproduced:
+    """The end-to-end test's tiny ``dvc repro``, down to register, against the server, in a
+    project whose default DVC remote (committed, as a team's is) is a local directory."""
+    root = tmp_path_factory.mktemp("team")
+    raw = write_gigaword_slice(root / "raw" / "gigaword", train_pairs=400, test_pairs=20)
+    workspace = Workspace.create(root / "repo", params={**PARAMS, "dataset": {"path": str(raw)}})
+    remote = root / "dvc-remote"
+    added = workspace.dvc("remote", "add", "-d", "storage", str(remote))
+    assert added.returncode == 0, added.stderr
+    workspace.git("commit", "-q", "-am", "team remote")
+    env = {"MLFLOW_TRACKING_URI": tracking_server.url}
+    started = time.monotonic()
+    repro = workspace.dvc("repro", env=env, timeout=1200)
+    assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]
+    # Shown with -s: the README compares it with the same repro on the SQLite default.
+    print(f"\ntiny dvc repro against {tracking_server.url}: {time.monotonic() - started:.1f} s")
+    document = (raw / "test.article.txt").read_text().splitlines()[0]
+    return Reproduced(workspace, remote, env, document)
+
+
+@pytest.fixture(scope="session")
+def pushed(reproduced: Reproduced) -> Workspace:
+    """The reproduced workspace with its pipeline state committed and its outputs pushed: the
+    starting point of a teammate's clone, and of experiments that reuse its cached stages."""
+    workspace = reproduced.workspace
+    workspace.git("add", "-A")
+    workspace.git("commit", "-q", "-m", "reproduced")
+    push = workspace.dvc("push")
+    assert push.returncode == 0, push.stdout + push.stderr
+    return workspace
