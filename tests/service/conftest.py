@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -196,3 +197,16 @@ def wait_until_up(process: subprocess.Popen, url: str, log_file: Path, what: str
         if time.monotonic() > deadline:
             pytest.fail(f"{what} not up after {STARTUP_TIMEOUT}s:\n{log_file.read_text()}")
         time.sleep(0.5)
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a server started with ``start_new_session=True`` and every worker it forked:
+    SIGTERM to its process group, SIGKILL if it has not exited within ``timeout`` seconds."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except ProcessLookupError:
+        pass  # already gone
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import requests
 
 from tests.conftest import write_gigaword_slice
 from tests.pipeline.workspace import Workspace
+from tests.service.conftest import stop_process_group
 from tests.service.test_serving import free_port
 
 pytestmark = pytest.mark.slow
@@ -118,9 +118,4 @@ def test_repro_promote_and_serve(
         bad = requests.post(f"{url}/invocations", json={"dataframe_records": [{}]}, timeout=60)
         assert bad.status_code == 400 and "document" in bad.json()["message"]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=20)
+        stop_process_group(server)

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -28,7 +27,7 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import write_gigaword_slice
 from tests.pipeline.test_model_stages import TINY
 from tests.pipeline.workspace import Workspace
-from tests.service.conftest import wait_until_up
+from tests.service.conftest import stop_process_group, wait_until_up
 from tests.service.test_serving import free_port
 
 pytestmark = pytest.mark.slow
@@ -160,14 +159,7 @@ def mlflow_ui(tracked_runs: TrackedRuns, tmp_path_factory: pytest.TempPathFactor
         wait_until_up(process, f"{url}/health", log_file, "mlflow ui")
         yield url
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        stop_process_group(process)
 
 
 def find_chromium() -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from summarizer import registry
-from tests.service.conftest import DECODE, MODEL_NAME, Store, wait_until_up
+from tests.service.conftest import DECODE, MODEL_NAME, Store, stop_process_group, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -247,14 +247,7 @@ def tracking_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.setenv("MLFLOW_REGISTRY_URI", url)
         yield url
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        stop_process_group(process)
 
 
 def test_two_equal_registrations_at_once_against_a_tracking_server(

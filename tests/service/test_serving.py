@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,14 @@ import requests
 from summarizer import registry
 from summarizer.errors import SummarizerError
 from summarizer.inference import Summarizer
-from tests.service.conftest import DECODE, MODEL_NAME, Store, gigaword_documents, wait_until_up
+from tests.service.conftest import (
+    DECODE,
+    MODEL_NAME,
+    Store,
+    gigaword_documents,
+    stop_process_group,
+    wait_until_up,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -122,14 +128,7 @@ def server(champion: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         wait_until_up(process, f"{url}/ping", log_file, "mlflow models serve")
         yield url
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        stop_process_group(process)
 
 
 def invocations(url: str, body: object | str) -> requests.Response:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import pytest
 
 from tests.conftest import write_gigaword_slice
 from tests.pipeline.workspace import Workspace
-from tests.service.conftest import wait_until_up
+from tests.service.conftest import stop_process_group, wait_until_up
 from tests.service.test_end_to_end import TINY
 from tests.service.test_serving import free_port
 
@@ -125,12 +124,7 @@ def tracking_server(
         wait_until_up(process, f"{url}/health", log_file, "summarizer tracking-server")
         yield TrackingServer(url, artifacts, postgres)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_process_group(process)
 
 
 MODEL = "team-summarizer"

@@ -5,8 +5,6 @@ a DVC remote from one clone and pulled into another, where nothing re-runs."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import requests
 from mlflow.tracking import MlflowClient
 
 from tests.pipeline.workspace import Workspace
-from tests.service.conftest import wait_until_up
+from tests.service.conftest import stop_process_group, wait_until_up
 from tests.service.test_serving import free_port
 from tests.team.conftest import MODEL, PARAMS, Reproduced, TrackingServer, server_env
 
@@ -85,12 +83,7 @@ def test_registered_version_is_traceable_promoted_and_served(
         (summary,) = response.json()["predictions"]
         assert isinstance(summary, str) and summary.strip()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=20)
+        stop_process_group(server)
 
 
 def test_a_fresh_clone_pulls_everything_and_reproduces_nothing(
