@@ -221,3 +221,16 @@ def token_batches(
     if rng is not None:
         rng.shuffle(batches)
     return batches
+
+
+def rank_share(batches: Sequence[np.ndarray], rank: int, world_size: int) -> list[np.ndarray]:
+    """The batches rank ``rank`` of ``world_size`` trains on: batch ``i`` goes to rank
+    ``i % world_size``, so the ranks' ``k``-th batches together are the single process's
+    batches ``k*world_size`` onwards (one step of N ranks is one step of a process
+    accumulating N batches). The tail that would leave the ranks with unequal counts is dropped,
+    as DistributedSampler's ``drop_last`` does: every rank then takes the same number of steps
+    and none waits in an all-reduce that the others never reach. One process keeps them all."""
+    if world_size == 1:
+        return list(batches)
+    whole = len(batches) - len(batches) % world_size
+    return list(batches[rank:whole:world_size])

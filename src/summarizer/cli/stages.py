@@ -55,14 +55,18 @@ def vocab(params_file: ParamsOption = PARAMS_FILE) -> None:
 @command()
 def train(params_file: ParamsOption = PARAMS_FILE) -> None:
     """Train the seq2seq model (resumes an interrupted run), tracked in MLflow."""
-    from summarizer.training import TrainingInterrupted, run_train
+    from summarizer.training import TrainingInterrupted, distributed, run_train
 
     params = load_params(params_file)
+    # train.nproc > 1: this process becomes torchrun, whose workers run this command again.
+    distributed.relaunch(params.train.nproc, ["train", "--params", str(params_file)])
     try:
         run_train(params)
     except TrainingInterrupted as exc:
         err_console.print(f"[bold yellow]stopped:[/] {exc}")
         raise typer.Exit(code=128 + exc.signum) from None
+    finally:
+        distributed.teardown()
 
 
 @command()

@@ -45,6 +45,9 @@ class TrainParams(Section):
     # fp32 elsewhere (this CPU has no bf16 speed-up).
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     threads: int = Field(0, ge=0)  # 0: torch's default (one per physical core)
+    # Training processes on this machine (one per GPU): above 1 the stage re-launches itself
+    # under torchrun, each process taking its share of every step's batches.
+    nproc: int = Field(1, ge=1)
     max_epochs: int = Field(10, ge=1)
     max_train_examples: int | None = Field(None, ge=1)  # a quick look at a subset
     batch_tokens: int = Field(4000, gt=0)  # padded source + target tokens per batch

@@ -16,12 +16,12 @@ from summarizer.data.vocab import Vocab
 from summarizer.headline import TRAINING
 from summarizer.io import hash_files, read_stage_table, write_json
 from summarizer.model import Seq2SeqConfig
+from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.history import write_history
 from summarizer.training.interrupts import TrainingInterrupted
 from summarizer.training.progress import EpochRecord, Progress
-from summarizer.training.reporting import ProgressReporter
 from summarizer.training.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -88,10 +88,11 @@ class TrainingData:
 def fingerprint(params: Params, data_hash: str) -> str:
     """Identity of a training configuration: a checkpoint is resumed only if this matches."""
     relevant = ("model", "train", "vocab", "tokenize", "dataset")
-    payload = json.dumps(
-        {k: v for k, v in params.to_flat_dict().items() if k.split(".")[0] in relevant},
-        sort_keys=True,
-    )
+    settings = {k: v for k, v in params.to_flat_dict().items() if k.split(".")[0] in relevant}
+    if settings["train.nproc"] == 1:
+        # One process trains as before the option existed: its checkpoints and run names stay.
+        del settings["train.nproc"]
+    payload = json.dumps(settings, sort_keys=True)
     return hashlib.sha256((payload + data_hash).encode()).hexdigest()
 
 
@@ -122,7 +123,7 @@ def build_trainer(params: Params, data: TrainingData, store: CheckpointStore) ->
         config,
         checkpoints=store,
         early_stopper=EarlyStopper(params.train.early_stopping_patience),
-        reporter=ProgressReporter(),
+        reporter=distributed.reporter(),
     )
 
 
@@ -131,17 +132,24 @@ def run_train(params: Params) -> dict[str, Any]:
     ``models/summarizer``; returns the metrics written to ``reports/train_metrics.json``.
 
     An interrupted run (``last.pt`` of the same params and data) is resumed into the same MLflow
-    run; a signal raises :class:`TrainingInterrupted` after saving a checkpoint.
+    run; a signal raises :class:`TrainingInterrupted` after saving a checkpoint. Under torchrun
+    every rank trains and rank 0 alone tracks and writes.
     """
     from summarizer import tracking
 
+    main = distributed.is_main()
     uri = tracking.tracking_uri(params.tracking.uri)
-    tracking.ensure_reachable(uri)  # before an hour of training, not after
+    if main:
+        tracking.ensure_reachable(uri)  # before an hour of training, not after
 
     data = TrainingData.load(params)
     configuration = fingerprint(params, data.data_hash)
     store = CheckpointStore(Paths.checkpoints, configuration)
     trainer = build_trainer(params, data, store)
+    if not main:
+        started = time.perf_counter()
+        progress = trainer.fit(data.train, data.validation)  # resumes what rank 0 resumes
+        return summarize(trainer, progress, time.perf_counter() - started)
     log.info(
         "training %s parameters on %s (%s) with %d pairs, validating on %d",
         f"{trainer.model.num_parameters():,}",

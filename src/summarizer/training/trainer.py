@@ -11,6 +11,12 @@ epoch ``train.coverage_from_epoch`` the coverage loss joins the objective and th
 parameters train; before it they stay frozen at their initial zero, so the model computes what a
 model without coverage would. Whether an epoch is in the phase is a function of the epoch alone,
 so a resumed run enters the phase exactly where an uninterrupted one does.
+
+Under ``torchrun`` (:mod:`summarizer.training.distributed`) each rank trains on its share of
+every step's batches and the gradient is the sum over all ranks' tokens divided by their
+count, so N ranks take the step one process takes accumulating N batches; the loop's sums, the
+validation loss and the decision to stop on a signal are all-reduced, so every rank holds the
+same progress and rank 0's checkpoint resumes them all.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from summarizer.batching import Batch, EncodedPairs, collate, token_batches
+from summarizer.batching import Batch, EncodedPairs, collate, rank_share, token_batches
 from summarizer.config import TrainParams
 from summarizer.model import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput
+from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
 from summarizer.training.device import (
     autocast,
@@ -77,13 +84,19 @@ class Trainer:
         self.checkpoints = checkpoints
         self.early_stopper = early_stopper or EarlyStopper(params.early_stopping_patience)
         self.reporter = reporter or ProgressReporter()
-        self.device = select_device(params.device)
+        self.device = distributed.init(select_device(params.device))
         log_gpu_profile_hint(self.device, config, params)
         self.autocast_dtype = select_precision(params.precision, self.device)
         if params.threads:
             torch.set_num_threads(params.threads)
-        seed_everything(params.seed)
+        # Rank 0 keeps the single process's seed; the others draw their own dropout masks.
+        # Their initial weights do not matter: DistributedDataParallel copies rank 0's.
+        seed_everything(params.seed + distributed.rank())
         self.model = Seq2Seq(config).to(self.device)
+        # What train steps run: the model, or the model inside DistributedDataParallel, which
+        # must be told of the coverage parameters that sit out the steps before their phase.
+        sits_out = config.coverage and params.coverage_from_epoch > 1
+        self.network = distributed.wrap(self.model, find_unused_parameters=sits_out)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
             lr=params.lr,
@@ -121,13 +134,16 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.progress = Progress(**state["progress"])
         self.early_stopper.load_state_dict(state["early_stopping"])
-        set_rng_state(state["rng"])
+        ranks = state.get("rank_rng")
+        own = ranks is not None and len(ranks) == distributed.world_size()
+        set_rng_state(ranks[distributed.rank()] if own else state["rng"])
 
     def resume(self) -> bool:
         """Continue from the checkpoint store's resumable state, if it has one."""
         if self.checkpoints is None:
             return False
-        state = self.checkpoints.resumable(map_location=self.device)
+        with distributed.main_first():
+            state = self.checkpoints.resumable(map_location=self.device)
         if state is None:
             return False
         self.load_state_dict(state)
@@ -140,24 +156,31 @@ class Trainer:
         return True
 
     def save_checkpoint(self, best: bool = False) -> None:
-        """Save the current state as the last checkpoint (or the best); nothing without a store."""
+        """Save the current state as the last checkpoint (or the best); nothing without a store.
+        Every rank calls it (their generator states are gathered); rank 0 writes."""
         if self.checkpoints is None:
             return
+        state = self.state_dict()
+        if distributed.world_size() > 1:
+            state["rank_rng"] = distributed.all_gather(state["rng"])
+        if not distributed.is_main():
+            return
         save = self.checkpoints.save_best if best else self.checkpoints.save_last
-        save(self.state_dict(), finished=self.progress.finished)
+        save(state, finished=self.progress.finished)
 
     # ------------------------------------------------------------------------------- batching
     def epoch_batches(self, pairs: EncodedPairs, epoch: int) -> list[np.ndarray]:
-        """Index arrays of the batches of ``epoch``: length-bucketed, in an order fixed by
-        ``(seed, epoch)`` alone."""
+        """Index arrays of this rank's batches of ``epoch``: length-bucketed, in an order fixed
+        by ``(seed, epoch)`` alone, shared out among the ranks (:func:`rank_share`)."""
         rng = np.random.default_rng([self.params.seed, epoch])
-        return token_batches(
+        batches = token_batches(
             [len(s) for s in pairs.sources],
             [len(t) for t in pairs.targets],
             batch_tokens=self.params.batch_tokens,
             max_batch_size=self.params.max_batch_size,
             rng=rng,
         )
+        return rank_share(batches, distributed.rank(), distributed.world_size())
 
     def steps_per_epoch(self, pairs: EncodedPairs) -> int:
         """Optimizer steps in an epoch over ``pairs`` (batches grouped by ``grad_accum_steps``)."""
@@ -174,14 +197,17 @@ class Trainer:
         """Whether the 0-based ``epoch`` trains coverage (loss and parameters)."""
         return self.config.coverage and epoch + 1 >= self.params.coverage_from_epoch
 
-    def forward(self, batch: Batch, ratio: float = 1.0) -> Seq2SeqOutput:
-        """The model's outputs for ``batch`` (in extended ids for a copy model)."""
+    def forward(
+        self, batch: Batch, ratio: float = 1.0, network: nn.Module | None = None
+    ) -> Seq2SeqOutput:
+        """The outputs of ``network`` (default: the model) for ``batch`` (in extended ids for a
+        copy model)."""
         if self.config.copy and batch.src_ext is None:
             raise ValueError(
                 "a copy model trains on extended ids: build the pairs with "
                 "EncodedPairs.from_tokens(..., extended=True)"
             )
-        return self.model(
+        return (network or self.model)(
             batch.src,
             batch.src_lengths,
             batch.tgt_in,
@@ -196,7 +222,8 @@ class Trainer:
 
         With coverage the loss includes the coverage loss at every epoch, also before the phase:
         the objective the final model is trained for, so epochs compare and the best checkpoint
-        is one that learned coverage. The cross-entropy part compares with any model.
+        is one that learned coverage. The cross-entropy part compares with any model. Each rank
+        validates every N-th batch; the sums are all-reduced.
         """
         self.model.eval()
         nll = covered = 0.0
@@ -208,7 +235,7 @@ class Trainer:
             max_batch_size=self.params.max_batch_size * 2,
         )
         with torch.inference_mode(), autocast(self.device, self.autocast_dtype):
-            for indices in batches:
+            for indices in batches[distributed.rank() :: distributed.world_size()]:
                 batch = collate(pairs, indices).to(self.device)
                 token, coverage = batch_loss_terms(
                     self.forward(batch), batch, self.config, 0.0, coverage=self.config.coverage
@@ -216,6 +243,7 @@ class Trainer:
                 nll += token.item()
                 covered += coverage.item() if coverage is not None else 0.0
                 tokens += batch.num_target_tokens
+        nll, covered, tokens = distributed.all_sum(nll, covered, tokens, device=self.device)
         tokens = max(tokens, 1)
         weight = self.params.coverage_weight if self.config.coverage else 0.0
         return ValidationLoss(loss=(nll + weight * covered) / tokens, nll=nll / tokens)
@@ -223,19 +251,26 @@ class Trainer:
     def train_step(self, batches: list[Batch], ratio: float) -> tuple[float, int]:
         """One optimizer step over ``batches`` (gradients accumulated, normalised per target
         token, clipped) with teacher-forcing ``ratio``; advances a per-step schedule. Returns the
-        summed loss and the number of target tokens."""
-        step_tokens = sum(batch.num_target_tokens for batch in batches)
+        summed loss and the number of target tokens, of every rank's ``batches`` together."""
+        (step_tokens,) = distributed.all_sum(
+            sum(batch.num_target_tokens for batch in batches), device=self.device
+        )
+        scale = distributed.gradient_scale()
         coverage = self.in_coverage_phase(self.progress.epoch)
         for p in self.model.coverage_parameters():
             p.requires_grad_(coverage)  # no gradient: AdamW leaves them at zero
         weight = self.params.coverage_weight if coverage else 0.0
         loss_sum = 0.0
-        for batch in batches:
-            with autocast(self.device, self.autocast_dtype):
-                output = self.forward(batch, ratio)
-                loss = batch_loss(output, batch, self.config, self.params.label_smoothing, weight)
-            self.scaler.scale(loss / step_tokens).backward()
+        for position, batch in enumerate(batches):
+            with distributed.gradient_sync(self.network, sync=position == len(batches) - 1):
+                with autocast(self.device, self.autocast_dtype):
+                    output = self.forward(batch, ratio, self.network)
+                    loss = batch_loss(
+                        output, batch, self.config, self.params.label_smoothing, weight
+                    )
+                self.scaler.scale(loss * scale / step_tokens).backward()
             loss_sum += loss.item()
+        (loss_sum,) = distributed.all_sum(loss_sum, device=self.device)
         self.scaler.unscale_(self.optimizer)
         nn.utils.clip_grad_norm_(self.model.parameters(), self.params.clip_grad_norm)
         self.scaler.step(self.optimizer)
@@ -243,7 +278,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.schedule is not None:
             self.schedule.step_done()
-        return loss_sum, step_tokens
+        return loss_sum, int(step_tokens)
 
     # ----------------------------------------------------------------------------------- loop
     def fit(
@@ -270,8 +305,9 @@ class Trainer:
                 record = self._end_epoch(validation, ratio)
                 if on_epoch_end is not None:
                     on_epoch_end(record)
-                if signals:
-                    raise self._interrupted(signals[0])
+                stop = distributed.any_signal(signals, self.device)
+                if stop:
+                    raise self._interrupted(stop)
         return progress
 
     def _train_epoch(
@@ -308,13 +344,14 @@ class Trainer:
             if on_step_end is not None:
                 on_step_end(progress.global_step)
             every = self.params.checkpoint_every_steps
-            if signals or (every and progress.global_step % every == 0):
+            stop = distributed.any_signal(signals, self.device)  # one rank's signal stops all
+            if stop or (every and progress.global_step % every == 0):
                 progress.epoch_seconds += time.perf_counter() - started
                 started = time.perf_counter()
                 self.save_checkpoint()
-                if signals:
+                if stop:
                     self.reporter.close()
-                    raise self._interrupted(signals[0])
+                    raise self._interrupted(stop)
         self.reporter.close()
         progress.epoch_seconds += time.perf_counter() - started
 
