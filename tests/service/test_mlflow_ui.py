@@ -220,23 +220,28 @@ def texts_at(page: Any, row: Any, column: Any) -> list[str]:
     )
 
 
-def scroll_metrics_table(page: Any, first_metric: str, run_column: Any) -> None:
-    """Scroll the compare view's metrics table to its end, where the test_* rows are.
+def scroll_metrics_table(page: Any, first_metric: str, wanted: list[str], run_column: Any) -> None:
+    """Scroll the compare view's metrics table until the rows of ``wanted`` are all drawn.
 
     Its metric names and values are two grids, and the names follow the values one scroll event
-    late (MLflow 3.17 syncs them from the values grid's state before it updates), so one big
-    wheel turn leaves every name beside another metric's values; a second, one-pixel turn brings
-    the names along. The wheel turns over a value (``run_column`` locates a run's column): over
-    the names, they would scroll the page.
+    late (MLflow 3.17 syncs them from the values grid's state before it updates), so every wheel
+    step is followed by a one-pixel step back that brings the names along. The wheel turns over
+    a value (``run_column`` locates a run's column): over the names, they would scroll the page.
+    Only the rows in view are drawn, so the table is scrolled a row or two at a time from its
+    first row, ``first_metric``.
     """
     first = page.get_by_role("link", name=first_metric, exact=True)
     first.scroll_into_view_if_needed()
     row = first.bounding_box()
     page.mouse.move(run_column.bounding_box()["x"] + 10, row["y"] + row["height"] / 2)
-    page.mouse.wheel(0, 10_000)
-    page.wait_for_timeout(300)
-    page.mouse.wheel(0, -1)
-    page.wait_for_timeout(300)
+    for _ in range(60):
+        if all(page.get_by_role("link", name=m, exact=True).count() for m in wanted):
+            return
+        page.mouse.wheel(0, 50)
+        page.wait_for_timeout(250)
+        page.mouse.wheel(0, -1)
+        page.wait_for_timeout(250)
+    raise AssertionError(f"metrics {wanted} never shown in the compare view's table")
 
 
 def close_assistant(page: Any) -> None:
@@ -329,7 +334,8 @@ def test_compare_view_shows_both_runs_and_their_rouge(
     plot_metric(page, next(m for m in runs[0].rouge if m.removesuffix("_f") == "test_rougeL"))
     page.get_by_role("switch", name="Parameters - Show diff only").click()
     first_metric = min(tracked_runs.metric_names)
-    scroll_metrics_table(page, first_metric, page.get_by_text(runs[0].name, exact=True))
+    column = page.get_by_text(runs[0].name, exact=True)
+    scroll_metrics_table(page, first_metric, sorted(runs[0].rouge), column)
 
     for run in runs:
         column = page.get_by_text(run.name, exact=True)

@@ -156,7 +156,9 @@ def reproduced(
     added = workspace.dvc("remote", "add", "-d", "storage", str(remote))
     assert added.returncode == 0, added.stderr
     workspace.git("commit", "-q", "-am", "team remote")
-    env = {"MLFLOW_TRACKING_URI": tracking_server.url}
+    # The registry too: `mlflow.set_registry_uri` in earlier tests of this process leaves
+    # MLFLOW_REGISTRY_URI in os.environ, and `mlflow models serve` would read that store.
+    env = {"MLFLOW_TRACKING_URI": tracking_server.url, "MLFLOW_REGISTRY_URI": tracking_server.url}
     started = time.monotonic()
     repro = workspace.dvc("repro", env=env, timeout=1200)
     assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]
