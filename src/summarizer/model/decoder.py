@@ -124,9 +124,13 @@ class Decoder(nn.Module):
             tokens = tokens.masked_fill(tokens >= self.config.tgt_vocab_size, self.config.unk_id)
         return self.dropout(self.embedding(tokens))
 
-    def project(self, attn_vec: Tensor) -> Tensor:
-        """Attentional vectors ``[..., H]`` -> logits ``[..., V]`` (one matmul for all steps)."""
+    def project(self, attn_vec: Tensor, scored: Tensor | None = None) -> Tensor:
+        """Attentional vectors ``[..., H]`` -> logits ``[..., V]`` (one matmul for all steps),
+        only at ``scored`` if given."""
         x = self.dropout(attn_vec)
+        if scored is not None:
+            # Dropped out first, whole, so the random masks are those of scoring every position.
+            x = x.flatten(0, 1).index_select(0, scored)
         if self.pre_output is not None:
             x = self.pre_output(x)
         return self.output(x)
@@ -137,18 +141,35 @@ class Decoder(nn.Module):
         attention: Tensor,
         switch_input: Tensor | None,
         mem: EncoderMemory,
+        scored: Tensor | None = None,
     ) -> Tensor:
-        """Logits ``[..., V]``, or with copy the mixture's log-probabilities ``[..., V + X]``."""
-        logits = self.project(attn_vec)
+        """Logits ``[..., V]``, or with copy the mixture's log-probabilities ``[..., V + X]``;
+        with ``scored`` (``[N]`` indices into the ``B * T`` positions of ``attn_vec [B, T, H]``)
+        only for those positions, ``[N, V(+X)]``."""
+        # The output projection is the step's largest matmul: padded positions, whose scores no
+        # loss reads, need not reach it.
+        logits = self.project(attn_vec, scored)
+        source = mem.copy
+        if scored is not None:
+            attention = attention.flatten(0, 1).index_select(0, scored)
+            if switch_input is not None:
+                switch_input = switch_input.flatten(0, 1).index_select(0, scored)
+            if source is not None:
+                rows = torch.div(scored, attn_vec.size(1), rounding_mode="floor")
+                source = source.index_select(rows)
         if self.copy is None:
             return logits
-        assert switch_input is not None and mem.copy is not None
-        return self.copy(logits, attention, switch_input, mem.copy)
+        assert switch_input is not None and source is not None
+        return self.copy(logits, attention, switch_input, source)
 
     def forward_parallel(
-        self, tgt_in: Tensor, state: DecoderState, mem: EncoderMemory
+        self,
+        tgt_in: Tensor,
+        state: DecoderState,
+        mem: EncoderMemory,
+        scored: Tensor | None = None,
     ) -> DecoderOutput:
-        """Teacher-forced fast path over ``tgt_in [B, T]``.
+        """Teacher-forced fast path over ``tgt_in [B, T]`` (scores only at ``scored``, if given).
 
         Padding after a target's end needs no packing here: the RNN is causal, so padded inputs
         only change outputs at padded positions, which the loss ignores.
@@ -164,7 +185,7 @@ class Decoder(nn.Module):
             )
         attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
         switch = torch.cat([context, out, x], dim=-1) if self.copy is not None else None
-        return DecoderOutput(self.scores(attn_vec, weights, switch, mem), weights, covered)
+        return DecoderOutput(self.scores(attn_vec, weights, switch, mem, scored), weights, covered)
 
     def step(
         self, tokens: Tensor, state: DecoderState, mem: EncoderMemory
@@ -203,9 +224,11 @@ class Decoder(nn.Module):
         state: DecoderState,
         mem: EncoderMemory,
         teacher_forcing_ratio: float = 1.0,
+        scored: Tensor | None = None,
     ) -> DecoderOutput:
         """Step-by-step decoding with teacher forcing ratio (one coin per step for the batch, as
-        in the classic tutorials; the coins come from torch's RNG so a seed reproduces them)."""
+        in the classic tutorials; the coins come from torch's RNG so a seed reproduces them);
+        scores only at ``scored``, if given."""
         steps = tgt_in.size(1)
         gold = self.embed(tgt_in)  # one lookup for all gold inputs
         sampled = teacher_forcing_ratio < 1.0
@@ -232,8 +255,12 @@ class Decoder(nn.Module):
         all_weights = torch.stack(weights, dim=1)
         if sampled:
             all_scores = torch.stack(scores, dim=1)
+            if scored is not None:
+                all_scores = all_scores.flatten(0, 1).index_select(0, scored)
         else:
             switch_all = torch.stack(switches, dim=1) if self.copy is not None else None
-            all_scores = self.scores(torch.stack(attn_vecs, dim=1), all_weights, switch_all, mem)
+            all_scores = self.scores(
+                torch.stack(attn_vecs, dim=1), all_weights, switch_all, mem, scored
+            )
         coverage = torch.stack(covered, dim=1) if covered else None
         return DecoderOutput(all_scores, all_weights, coverage)

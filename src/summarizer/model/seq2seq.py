@@ -23,10 +23,12 @@ class Seq2SeqOutput(NamedTuple):
 
     ``logits`` are scores whose softmax is the output distribution: logits ``[B, T, V]``
     without copy; with copy, float32 log-probabilities ``[B, T, V + num_oov]`` over the extended
-    vocabulary (normalised already: ``log_softmax`` would leave them as they are).
+    vocabulary (normalised already: ``log_softmax`` would leave them as they are). When the
+    forward pass was given ``scored`` positions, ``logits`` holds only theirs, ``[N, V(+X)]``
+    in the order of ``tgt.flatten()[scored]``.
     """
 
-    logits: Tensor  # [B, T, V] or, with copy, [B, T, V + num_oov]
+    logits: Tensor  # [B, T, V] or, with copy, [B, T, V + num_oov]; [N, ...] with `scored`
     attention: Tensor  # [B, T, S], float32, zero on source padding
     coverage: Tensor | None = None  # [B, T, S] coverage before each step (model.coverage)
 
@@ -153,8 +155,11 @@ class Seq2Seq(nn.Module):
         *,
         src_ext: Tensor | None = None,
         num_oov: int | None = None,
+        scored: Tensor | None = None,
     ) -> Seq2SeqOutput:
-        """Scores for every target position and the attention that produced them.
+        """Scores for every target position, or only at ``scored`` (``[N]`` indices into the
+        flattened ``[B * T]`` positions: those a loss reads, see ``Batch.scored``), and the
+        attention that produced them.
 
         With ``teacher_forcing_ratio == 1`` and no input feeding (and not Bahdanau) the decoder
         runs in one recurrent call over all steps; ``force_stepwise`` takes the step loop anyway
@@ -168,7 +173,9 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"tgt_in must be [batch, steps>=1], got {tuple(tgt_in.shape)}")
         memory, state = self.encode(src, src_lengths, src_ext, num_oov)
         if self.uses_fast_path(teacher_forcing_ratio) and not force_stepwise:
-            out = self.decoder.forward_parallel(tgt_in, state, memory)
+            out = self.decoder.forward_parallel(tgt_in, state, memory, scored)
         else:
-            out = self.decoder.forward_stepwise(tgt_in, state, memory, teacher_forcing_ratio)
+            out = self.decoder.forward_stepwise(
+                tgt_in, state, memory, teacher_forcing_ratio, scored
+            )
         return Seq2SeqOutput(*out)

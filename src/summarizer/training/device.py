@@ -14,6 +14,7 @@ import yaml
 
 from summarizer.config.overlay import GPU_PROFILE, apply_command
 from summarizer.errors import SummarizerError
+from summarizer.model.rnn import cpu_has_native_bf16
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ def select_precision(requested: str, device: torch.device) -> torch.dtype | None
     if requested == "fp32":
         return None
     if requested == "auto":
+        if device.type == "cpu":
+            return torch.bfloat16 if cpu_has_native_bf16() else None
         if device.type != "cuda":
-            return None  # no bf16 speed-up on common CPUs; MPS autocast is still partial
+            return None  # MPS autocast is still partial
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if requested == "fp16" and device.type != "cuda":
         raise DeviceError("train.precision fp16 needs a CUDA device; use bf16 or fp32")

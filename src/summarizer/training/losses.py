@@ -29,11 +29,23 @@ def token_loss(
     log_probs: bool,
     vocab_size: int,
     label_smoothing: float = 0.0,
+    scored: Tensor | None = None,
 ) -> Tensor:
     """Summed cross-entropy of ``targets [B, T]`` under ``output.logits``, which are logits, or
-    log-probabilities when ``log_probs`` (a copy model; ``targets`` then in extended ids)."""
-    scores = output.logits.float().flatten(0, 1)
+    log-probabilities when ``log_probs`` (a copy model; ``targets`` then in extended ids).
+    ``output.logits`` covers every position ``[B, T, *]``, or ``[N, *]`` only the positions
+    ``scored`` (``Batch.scored``) names."""
+    scores = output.logits.float()
     flat = targets.flatten()
+    if scores.dim() == 3:
+        scores = scores.flatten(0, 1)
+    elif scored is None or scored.numel() != scores.size(0):
+        raise ValueError(
+            f"the model scored {scores.size(0)} positions: token_loss needs their indices "
+            f"(scored), got {None if scored is None else scored.numel()}"
+        )
+    else:
+        flat = flat.index_select(0, scored)
     if not log_probs:
         return F.cross_entropy(
             scores, flat, ignore_index=PAD_ID, label_smoothing=label_smoothing, reduction="sum"
@@ -75,6 +87,7 @@ def batch_loss_terms(
         log_probs=config.copy,
         vocab_size=config.tgt_vocab_size,
         label_smoothing=label_smoothing,
+        scored=batch.scored,
     )
     return token, coverage_term(output, targets) if coverage else None
 

@@ -201,7 +201,7 @@ class Trainer:
         self, batch: Batch, ratio: float = 1.0, network: nn.Module | None = None
     ) -> Seq2SeqOutput:
         """The outputs of ``network`` (default: the model) for ``batch`` (in extended ids for a
-        copy model)."""
+        copy model), scored only where the loss reads them."""
         if self.config.copy and batch.src_ext is None:
             raise ValueError(
                 "a copy model trains on extended ids: build the pairs with "
@@ -214,6 +214,7 @@ class Trainer:
             ratio,
             src_ext=batch.src_ext,
             num_oov=batch.num_oov,
+            scored=batch.scored,
         )
 
     def validate(self, pairs: EncodedPairs) -> ValidationLoss:
