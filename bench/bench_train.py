@@ -59,6 +59,7 @@ from summarizer.config import ModelParams, TokenizeParams, TrainParams, VocabPar
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import PAD_ID, Vocab
 from summarizer.training import Trainer, model_config
+from summarizer.training.device import precision_name
 
 ROOT = Path(__file__).resolve().parents[1]
 GIGAWORD = ROOT.parent / "shared" / "datasets" / "gigaword"
@@ -223,7 +224,7 @@ def project_run(pairs: EncodedPairs, steps: int, warmup: int) -> dict[str, float
     tokens = sum(batch.num_target_tokens for batch in timed)
     model = trainers["b"].model
     result: dict[str, float | str] = {}
-    result["precision"] = str(trainers["b"].autocast_dtype or "fp32")
+    result["precision"] = precision_name(trainers["b"].autocast_dtype)
     for name, scored_only in (("b0", False), ("b32", True), ("b", True)):
         flops = sum(step_flops(model, batch, scored_only) for batch in timed)
         result[name] = tokens / elapsed[name]

@@ -14,6 +14,7 @@ from summarizer.batching import EncodedPairs, collate, token_batches
 from summarizer.config import ModelParams, TokenizeParams, TrainParams, VocabParams
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import Vocab
+from summarizer.model.rnn import cpu_has_native_bf16, run_rnn
 from summarizer.training import (
     CheckpointStore,
     DeviceError,
@@ -24,6 +25,7 @@ from summarizer.training import (
     model_config,
     select_device,
 )
+from summarizer.training.device import precision_name, select_precision
 from summarizer.training.stage import log_to_run
 from tests.conftest import DATASETS
 
@@ -105,6 +107,29 @@ def test_forced_missing_device_is_a_clear_error() -> None:
     with pytest.raises(DeviceError, match=r"train\.device is 'cuda' but no CUDA device"):
         select_device("cuda")
     assert select_device("auto").type in ("cpu", "mps")
+
+
+def test_cpu_bf16_is_detected_from_the_cpu_flags() -> None:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo to read the CPU flags from")
+    flags = set(cpuinfo.read_text().split())
+    assert cpu_has_native_bf16() == bool(flags & {"avx512_bf16", "amx_tile"})
+
+
+def test_auto_precision_on_the_cpu_is_bf16_only_where_the_cpu_multiplies_bf16() -> None:
+    cpu = torch.device("cpu")
+    native = cpu_has_native_bf16()
+    assert precision_name(select_precision("auto", cpu)) == ("bf16" if native else "fp32")
+    assert select_precision("fp32", cpu) is None
+    assert select_precision("bf16", cpu) is torch.bfloat16
+    with pytest.raises(DeviceError, match="fp16 needs a CUDA device"):
+        select_precision("fp16", cpu)
+    # The LSTM follows: bf16 where oneDNN's bf16 kernel exists, fp32 where it cannot be built.
+    rnn = torch.nn.LSTM(8, 16, batch_first=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = run_rnn(rnn, torch.randn(2, 5, 8))
+    assert out.dtype == (torch.bfloat16 if native else torch.float32)
 
 
 def test_overfits_a_handful_of_real_pairs() -> None:

@@ -61,6 +61,11 @@ def select_precision(requested: str, device: torch.device) -> torch.dtype | None
     return torch.bfloat16 if requested == "bf16" else torch.float16
 
 
+def precision_name(dtype: torch.dtype | None) -> str:
+    """``train.precision``'s word for an autocast dtype from :func:`select_precision`."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
+
+
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
     """Mixed precision in ``dtype`` on ``device`` for the block, or nothing when ``dtype`` is
     None (fp32)."""

@@ -18,6 +18,7 @@ from summarizer.io import hash_files, read_stage_table, write_json
 from summarizer.model import Seq2SeqConfig
 from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
+from summarizer.training.device import precision_name
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.history import write_history
 from summarizer.training.interrupts import TrainingInterrupted
@@ -154,7 +155,7 @@ def run_train(params: Params) -> dict[str, Any]:
         "training %s parameters on %s (%s) with %d pairs, validating on %d",
         f"{trainer.model.num_parameters():,}",
         trainer.device,
-        trainer.autocast_dtype or "fp32",
+        precision_name(trainer.autocast_dtype),
         len(data.train),
         len(data.validation),
     )
