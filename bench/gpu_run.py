@@ -58,6 +58,7 @@ from summarizer.config import Params, Paths, load_params
 from summarizer.inference import Summarizer
 from summarizer.io import read_stage_table
 from summarizer.training.checkpoints import CheckpointStore
+from summarizer.training.device import precision_name
 from summarizer.training.stage import TrainingData, fingerprint, model_config
 from summarizer.training.trainer import Trainer
 
@@ -73,7 +74,7 @@ def train(params: Params, workdir: Path) -> tuple[Trainer, TrainingData, Checkpo
     )
     print(
         f"training {trainer.model.num_parameters():,} parameters on {trainer.device} "
-        f"({trainer.autocast_dtype or 'fp32'}), {len(data.train)} pairs",
+        f"({precision_name(trainer.autocast_dtype)}), {len(data.train)} pairs",
         flush=True,
     )
     started = time.perf_counter()
@@ -145,7 +146,7 @@ def measure(
         "dataset": params.dataset.name,
         "run_folder": run_folder.name,
         "device": torch.cuda.get_device_name() if trainer.device.type == "cuda" else "cpu",
-        "precision": str(trainer.autocast_dtype or "fp32"),
+        "precision": precision_name(trainer.autocast_dtype),
         "torch": torch.__version__,
         "parameters": trainer.model.num_parameters(),
         "train_pairs": len(data.train),

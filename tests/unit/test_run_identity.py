@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from summarizer.config import load_params
 from summarizer.config.params import UNTRACKED_PARAMS
-from summarizer.training.stage import fingerprint, run_name
+from summarizer.training.stage import fingerprint, resolved_precision, run_name
 from tests.conftest import REPO_ROOT
 
 
@@ -48,3 +48,16 @@ def test_tracked_params_are_the_knobs_grouped_by_section() -> None:
     # The knobs an experiment changes stay, under section-prefixed names that sort together.
     assert tracked["model.hidden_dim"] == 256 and tracked["train.lr"] == 0.002
     assert tracked["evaluate.decode.beam_size"] == 5 and tracked["dataset.name"] == "gigaword"
+
+
+def test_the_fingerprint_holds_the_precision_that_trains() -> None:
+    params = load_params(REPO_ROOT / "params.yaml")
+
+    def precision(value: str):
+        train = params.train.model_copy(update={"precision": value})
+        return params.model_copy(update={"train": train})
+
+    fp32, bf16, auto = (fingerprint(precision(p), "d" * 64) for p in ("fp32", "bf16", "auto"))
+    assert fp32 != bf16  # a checkpoint never resumes in another precision
+    # auto is whichever this machine trains in (bf16 on a CPU with AVX-512 BF16): same identity
+    assert auto == {"fp32": fp32, "bf16": bf16}[resolved_precision(params.train)]

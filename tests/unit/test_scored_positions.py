@@ -125,9 +125,12 @@ def test_buckets_alternate_target_order_so_straddling_batches_pad_less() -> None
     tgt = rng.integers(3, 20, 4000)
     batches = token_batches(src, tgt, batch_tokens=10**9, max_batch_size=64)
     order = np.concatenate(batches)
-    for length in (10, 11):  # ascending targets for even source lengths, descending for odd
+    for length in (10, 11):  # ascending targets for the first length, descending for the next
         targets = tgt[order][src[order] == length]
         assert (np.diff(targets) >= 0).all() if length % 2 == 0 else (np.diff(targets) <= 0).all()
+    # Alternation follows the lengths present: 10 and 12 without 11 still alternate.
+    gap = token_batches([10, 10, 12, 12], [3, 9, 3, 9], batch_tokens=10**9, max_batch_size=64)
+    assert [int(i) for i in gap[0]] == [0, 1, 3, 2]
     padded = sum(len(b) * (tgt[b].max() + 1) for b in batches)
     plain_order = np.lexsort((tgt, src))
     plain = sum(

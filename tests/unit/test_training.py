@@ -67,6 +67,8 @@ def make_trainer(
         early_stopping_patience=5,
         seed=3,
         threads=1,
+        # auto would be bf16 on some CPUs and fp32 on others: each test names what it covers.
+        precision="fp32",
     )
     settings.update(overrides)
     params = TrainParams(**settings)
@@ -147,12 +149,15 @@ def test_overfits_a_handful_of_real_pairs() -> None:
     assert loss_sum / tokens < 0.05
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_interrupted_run_resumes_to_identical_weights(data, tmp_path: Path, signum: int) -> None:
-    reference = make_trainer(data, tmp_path / "uninterrupted")
+def test_interrupted_run_resumes_to_identical_weights(
+    data, tmp_path: Path, signum: int, precision: str
+) -> None:
+    reference = make_trainer(data, tmp_path / "uninterrupted", precision=precision)
     reference.fit(data[0], data[0].subset(30))
 
-    interrupted = make_trainer(data, tmp_path / "resumed")
+    interrupted = make_trainer(data, tmp_path / "resumed", precision=precision)
 
     def send_signal(step: int) -> None:
         if step == 5:  # mid-way through the first epoch
@@ -164,7 +169,7 @@ def test_interrupted_run_resumes_to_identical_weights(data, tmp_path: Path, sign
     assert interrupted.checkpoints is not None and interrupted.checkpoints.last.is_file()
     assert interrupted.progress.global_step == 5
 
-    resumed = make_trainer(data, tmp_path / "resumed")
+    resumed = make_trainer(data, tmp_path / "resumed", precision=precision)
     progress = resumed.fit(data[0], data[0].subset(30))
     assert progress.finished and progress.global_step == reference.progress.global_step
     for name, tensor in reference.model.state_dict().items():

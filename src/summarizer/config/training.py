@@ -42,7 +42,7 @@ class TrainParams(Section):
     seed: int = 42
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: bf16 autocast on CUDA GPUs that support it, fp16 + gradient scaler on older ones,
-    # fp32 elsewhere (this CPU has no bf16 speed-up).
+    # bf16 on CPUs that multiply bf16 in hardware (AVX-512 BF16, AMX), fp32 elsewhere.
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     threads: int = Field(0, ge=0)  # 0: torch's default (one per physical core)
     # Training processes on this machine (one per GPU): above 1 the stage re-launches itself

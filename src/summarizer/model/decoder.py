@@ -64,8 +64,9 @@ class DecoderState:
 
 
 class DecoderOutput(NamedTuple):
-    """Scores ``[B, (T,) V]`` (logits, or log-probabilities over ``V + num_oov`` with copy),
-    attention ``[B, (T,) S]`` and the coverage before each step (None without coverage)."""
+    """Scores ``[B, (T,) V]`` (logits, or log-probabilities over ``V + num_oov`` with copy;
+    ``[N, V(+X)]`` when only ``scored`` positions were asked for), attention ``[B, (T,) S]`` and
+    the coverage before each step (None without coverage)."""
 
     scores: Tensor
     attention: Tensor

@@ -17,7 +17,7 @@ from summarizer.io import atomic_path
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # the layout below; checkpoints of any other layout are not resumed
+FORMAT = 3  # the layout below and the batch order; checkpoints of any other are not resumed
 
 
 class CheckpointError(SummarizerError):

@@ -11,14 +11,14 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from summarizer.batching import EncodedPairs
-from summarizer.config import ModelParams, Params, Paths
+from summarizer.config import ModelParams, Params, Paths, TrainParams
 from summarizer.data.vocab import Vocab
 from summarizer.headline import TRAINING
 from summarizer.io import hash_files, read_stage_table, write_json
 from summarizer.model import Seq2SeqConfig
 from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
-from summarizer.training.device import precision_name
+from summarizer.training.device import precision_name, select_device, select_precision
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.history import write_history
 from summarizer.training.interrupts import TrainingInterrupted
@@ -93,8 +93,16 @@ def fingerprint(params: Params, data_hash: str) -> str:
     if settings["train.nproc"] == 1:
         # One process trains as before the option existed: its checkpoints and run names stay.
         del settings["train.nproc"]
+    # `auto` is bf16 on one CPU and fp32 on another: the identity is the precision that trains,
+    # so a checkpoint never resumes in another precision and equal run names mean equal runs.
+    settings["train.precision"] = resolved_precision(params.train)
     payload = json.dumps(settings, sort_keys=True)
     return hashlib.sha256((payload + data_hash).encode()).hexdigest()
+
+
+def resolved_precision(train: TrainParams) -> str:
+    """The precision ``train.precision`` means on this machine (``auto`` resolved)."""
+    return precision_name(select_precision(train.precision, select_device(train.device)))
 
 
 def run_name(params: Params, configuration: str) -> str:
@@ -169,7 +177,12 @@ def run_train(params: Params) -> dict[str, Any]:
         params.tracking.experiment,
         run_id=previous_run,
         params=params.to_tracked_dict(*TRAINING_SECTIONS),
-        tags={**tracking.git_tags(), "data_hash": data.data_hash, "dataset": params.dataset.name},
+        tags={
+            **tracking.git_tags(),
+            "data_hash": data.data_hash,
+            "dataset": params.dataset.name,
+            "precision": precision_name(trainer.autocast_dtype),
+        },
         run_name=run_name(params, configuration),
     )
     store.metadata["run_id"] = run.run_id
@@ -229,6 +242,7 @@ def summarize(trainer: Trainer, progress: Progress, seconds: float) -> dict[str,
         "train_seconds": round(seconds, 1),
         "parameters": trainer.model.num_parameters(),
         "device": str(trainer.device),
+        "precision": precision_name(trainer.autocast_dtype),
     }
 
 
