@@ -101,6 +101,19 @@ def test_mixture_equals_the_dense_formula_with_its_gradients() -> None:
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("single_step", [False, True], ids=["all steps", "one step"])
+def test_decoding_computes_the_mixture_in_place_with_the_same_values(single_step: bool) -> None:
+    logits, attention, switch, src_ext, mask = random_inputs()
+    if single_step:  # what beam search passes: [rows, V]
+        logits, attention, switch = logits[:, 0], attention[:, 0], switch[:, 0]
+    source = CopySource.build(src_ext, mask, V, NUM_OOV)
+    training = copy_log_probs(logits, attention, switch, source)
+    assert training.requires_grad
+    with torch.inference_mode():
+        decoding = copy_log_probs(logits, attention, switch, source)
+    assert torch.equal(decoding, training.detach())
+
+
 def test_pgen_zero_gives_the_attention_mass_on_source_ids() -> None:
     src, src_ext, lengths = extended_sources()
     model = copy_model()
