@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -43,19 +41,7 @@ def test_two_processes_stop_on_sigterm_and_resume_into_one_run(
     env = {"MLFLOW_TRACKING_URI": uri}
     assert workspace.dvc("repro", "vocab").returncode == 0
 
-    dvc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dvc"), "repro", "train"],
-        cwd=workspace.root,
-        env={**workspace.env(), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    checkpoint = workspace.root / "models" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 300
-    while not checkpoint.exists() and time.monotonic() < deadline and dvc.poll() is None:
-        time.sleep(0.2)
-    assert checkpoint.exists(), "no checkpoint was written"
+    dvc = workspace.repro_train_until_checkpoint(env)
     torchrun = _torchrun_process(dvc.pid)
     assert len(_workers(torchrun)) == 2
     torchrun.send_signal(signal.SIGTERM)  # what a scheduler or `kill` of the stage does
@@ -80,7 +66,8 @@ def test_two_processes_stop_on_sigterm_and_resume_into_one_run(
     history = (workspace.root / "reports" / "train_history.csv").read_text().splitlines()
     assert len(history) == 1 + 2
     assert (workspace.root / "models" / "summarizer" / "config.json").is_file()
-    assert {p.name for p in checkpoint.parent.iterdir()} == {"last.pt", "best.pt"}
+    checkpoints = workspace.root / "models" / "checkpoints"
+    assert {p.name for p in checkpoints.iterdir()} == {"last.pt", "best.pt"}
 
 
 def _torchrun_process(dvc_pid: int) -> psutil.Process:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -40,19 +37,7 @@ def test_sigterm_checkpoints_and_next_repro_resumes(tmp_path: Path, datasets_dir
     env = {"MLFLOW_TRACKING_URI": uri}
     assert workspace.dvc("repro", "vocab").returncode == 0
 
-    dvc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dvc"), "repro", "train"],
-        cwd=workspace.root,
-        env={**workspace.env(), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    checkpoint = workspace.root / "models" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 300
-    while not checkpoint.exists() and time.monotonic() < deadline and dvc.poll() is None:
-        time.sleep(0.2)
-    assert checkpoint.exists(), "no checkpoint was written"
+    dvc = workspace.repro_train_until_checkpoint(env)
     trainer = _trainer_process(dvc.pid)
     trainer.send_signal(signal.SIGTERM)
     output, _ = dvc.communicate(timeout=120)

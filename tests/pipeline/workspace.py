@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,23 @@ class Workspace:
 
     def dvc(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
         return self.run(str(Path(sys.executable).parent / "dvc"), *args, **kwargs)
+
+    def repro_train_until_checkpoint(
+        self, env: Mapping[str, str], timeout: float = 300
+    ) -> subprocess.Popen:
+        """Start ``dvc repro train`` and return it, running, once ``last.pt`` exists (what a
+        test that interrupts training waits for)."""
+        dvc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dvc"), "repro", "train"],
+            cwd=self.root,
+            env={**self.env(), **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        checkpoint = self.root / "models" / "checkpoints" / "last.pt"
+        deadline = time.monotonic() + timeout
+        while not checkpoint.exists() and time.monotonic() < deadline and dvc.poll() is None:
+            time.sleep(0.2)
+        assert checkpoint.exists(), "no checkpoint was written"
+        return dvc
