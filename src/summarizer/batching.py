@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from summarizer.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
+from summarizer.errors import ConfigError
 
 
 @dataclass
@@ -234,6 +235,31 @@ def token_batches(
     if rng is not None:
         rng.shuffle(batches)
     return batches
+
+
+def check_batch_budget(pairs: EncodedPairs, batch_tokens: int) -> None:
+    """Raise :class:`ConfigError` naming ``train.batch_tokens`` when it is smaller than the
+    longest training example (source + target + ``<eos>``, the padded size
+    :func:`token_batches` counts).
+
+    :func:`token_batches` gives such an example a batch of its own, above the budget, so a
+    budget below the longest examples trains each of them one per step: ``batch_tokens: 5``
+    trained every Gigaword pair alone, at a few tokens per second, without a word. The lengths
+    are capped by ``tokenize.max_source_len`` and ``max_target_len``, so the budget that fits
+    is known and the message says it.
+    """
+    sizes = np.asarray([len(s) for s in pairs.sources]) + [len(t) + 1 for t in pairs.targets]
+    if sizes.size == 0 or sizes.max() <= batch_tokens:
+        return
+    over = int((sizes > batch_tokens).sum())
+    raise ConfigError(
+        f"train.batch_tokens: {batch_tokens} tokens is less than the longest training example "
+        f"({int(sizes.max())} tokens: source + target + <eos>); {over:,} of {sizes.size:,} "
+        "examples exceed it and would each train alone, one example per step, far slower. "
+        f"Set train.batch_tokens to at least {int(sizes.max())} (the batch holds padded "
+        "rows x (longest source + longest target)), or lower tokenize.max_source_len and "
+        "max_target_len"
+    )
 
 
 def rank_share(batches: Sequence[np.ndarray], rank: int, world_size: int) -> list[np.ndarray]:

@@ -3,6 +3,7 @@ what they were not asked to replace; and the one way a stage reads another stage
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -13,22 +14,90 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from summarizer.errors import DataError, first_line
+from summarizer.errors import DataError, SummarizerError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
+class WriteError(SummarizerError):
+    """An output could not be written (disk full, file size limit, read-only disk); what it
+    would have replaced is as it was. ``kept`` says so in the caller's words when more than the
+    one file was left alone (a stage that replaces its outputs together)."""
+
+    def __init__(self, path: Path, reason: str, kept: str | None = None) -> None:
+        super().__init__(path, reason, kept)
+        self.path = Path(path)
+        self.reason = reason
+        self.kept = kept
+
+    def __str__(self) -> str:
+        kept = f": {self.kept}" if self.kept else ""
+        return f"{self.path}: cannot be written ({self.reason}); nothing was replaced{kept}"
+
+
+# What running out of room, or a disk that refuses writes, looks like; other OSErrors inside a
+# write block (a missing input, a permission on something read) are not about the output.
+_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
+# PyTorch's C++ writer reports a failed write in its own words and drops the errno when it
+# writes to a path (to a Python file object, the OSError is the exception's context).
+_TORCH_WRITE_FAILED = ("PytorchStreamWriter", "inline_container", "iostream error")
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """Why a write failed, if ``exc`` (or an exception it was raised from) says the output could
+    not be written; None for any other error, which then propagates unchanged."""
+    if isinstance(exc, SummarizerError):
+        return None  # already says what went wrong (an MLflow store that is full, say)
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _FULL:
+            limit = _file_size_limit() if seen.errno == errno.EFBIG else None
+            limited = f"; the file size limit (ulimit -f) is {limit} bytes" if limit else ""
+            return os.strerror(seen.errno) + limited
+        suppressed = seen.__suppress_context__ and seen.__cause__ is None
+        seen = seen.__cause__ if seen.__cause__ is not None or suppressed else seen.__context__
+    if isinstance(exc, RuntimeError) and any(m in str(exc) for m in _TORCH_WRITE_FAILED):
+        # The errno is lost: say what the two usual causes look like here.
+        limit = _file_size_limit()
+        cause = f"the file size limit (ulimit -f) is {limit} bytes" if limit else "disk full?"
+        return f"PyTorch could not write it: {first_line(exc)}; {cause}"
+    return None
+
+
+def _file_size_limit() -> int | None:
+    """The limit on the size of a file this process writes (``ulimit -f``), None if unlimited."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if limit == resource.RLIM_INFINITY else limit
+
+
 @contextmanager
 def _staged(target: Path) -> Iterator[tuple[Path, Path]]:
     # The temporary path sits in the target's directory so the final os.replace is atomic on one
-    # filesystem; it is removed whatever happens in the block.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # filesystem; it is removed whatever happens in the block. A write that fails for want of
+    # room becomes a WriteError naming the target, however deep in the block it failed: an
+    # error from a nested atomic write into this temporary path is renamed to the final one.
+    tmp_dir: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         yield tmp_dir, tmp_dir / target.name
+    except WriteError as exc:
+        if tmp_dir is not None and exc.path.is_relative_to(tmp_dir / target.name):
+            exc.path = target / exc.path.relative_to(tmp_dir / target.name)
+        raise
+    except Exception as exc:
+        reason = _write_failure(exc)
+        if reason is None:
+            raise
+        raise WriteError(target, reason) from exc
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from summarizer.errors import ConfigError, DataError, SummarizerError
+from summarizer.redaction import mask_uri, redact
 
 ROOT_ENV = "DVC_ROOT"  # set by DVC for every stage command (dvc.env.DVC_ROOT)
 EXTERNAL_DIR = Path("data/external")
@@ -61,7 +62,7 @@ def remote_url(name: str) -> Path:
     try:
         config = Config.from_cwd(validate=False)
     except DvcConfigError as exc:
-        raise ConfigError(f"DVC configuration cannot be read: {exc}") from None
+        raise ConfigError(f"DVC configuration cannot be read: {redact(str(exc))}") from None
     remote = config.get("remote", {}).get(name)
     setup = (
         f"`dvc remote add --local {name} /path/to/datasets` (scripts/setup.sh adds "
@@ -77,8 +78,8 @@ def remote_url(name: str) -> Path:
     url = str(remote["url"])
     if re.match(r"^\w+://", url):
         raise ConfigError(
-            f"remote://{name}: DVC remote '{name}' is {url}; only a local directory can be "
-            "read as a dataset"
+            f"remote://{name}: DVC remote '{name}' is {mask_uri(url)}; only a local directory "
+            "can be read as a dataset"
         )
     return Path(url)
 

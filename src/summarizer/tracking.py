@@ -11,8 +11,11 @@ import hashlib
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any
 
 from summarizer.errors import SummarizerError, first_line
 from summarizer.project import project_root
+from summarizer.redaction import mask_uri, redact
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +126,8 @@ def ensure_reachable(uri: str) -> None:
         if database is not None and database.is_file():
             _check_writable(database)  # the likelier cause, said plainly
         raise TrackingError(
-            f"MLflow tracking store at {uri} cannot be reached: {first_line(exc)}"
+            f"MLflow tracking store at {mask_uri(uri)} cannot be reached: "
+            f"{redact(first_line(exc), uri)}"
         ) from None
     _check_writable(database)
 
@@ -130,6 +135,30 @@ def ensure_reachable(uri: str) -> None:
 def error_code(exc: BaseException) -> str | None:
     """The MLflow error code of an exception (``RESOURCE_DOES_NOT_EXIST``...), if it has one."""
     return getattr(exc, "error_code", None)
+
+
+# What a tracking server with logins (``summarizer tracking-server``) answers, by MLflow's code.
+LOGIN_REFUSED = {"UNAUTHENTICATED", "PERMISSION_DENIED"}
+
+
+def access_error(exc: BaseException) -> TrackingError | None:
+    """A clear error for a request the tracking server refused for want of a login (401) or a
+    permission (403), naming the account and what the server said; None for anything else."""
+    code = error_code(exc)
+    if code not in LOGIN_REFUSED:
+        return None
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    said = str(exc).partition("Response body: ")[2].strip().strip("'") or first_line(exc)
+    if code == "UNAUTHENTICATED":
+        return TrackingError(
+            "the tracking server asks for a login"
+            + (f" and refused the one of '{user}'" if user else "")
+            + ": set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to your account's"
+        )
+    return TrackingError(
+        f"the tracking server refused this to '{user or 'anonymous'}': {said.split(chr(10))[0]} "
+        "(ask whoever manages the registered model or experiment for a grant)"
+    )
 
 
 def is_not_found(exc: BaseException) -> bool:
@@ -200,17 +229,176 @@ def git_tags(cwd: Path | None = None) -> dict[str, str]:
 LINEAGE_TAGS = ("dataset", "data_hash", "git_commit", "git_dirty", "mlflow.source.git.commit")
 
 
+# Which process holds a run open. A process that dies without closing its run (kill -9, the
+# out-of-memory killer, a power cut) cannot mark it; the next stage on the same machine finds it
+# RUNNING with a process that is gone, and marks it (close_abandoned_runs).
+HOST_TAG = "summarizer.host"
+PROCESS_TAG = "summarizer.process"  # "<pid> <start time> <machine key>"
+END_REASON_TAG = "summarizer.end_reason"
+# Credentials MLflow reads from the environment: never in an end reason.
+SECRET_VARIABLES = ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived while a run was open: raised in the main thread so that the run is marked
+    KILLED on the way out; the process then exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"{signal.Signals(self.signum).name} received"
+
+
+@contextmanager
+def exit_cleanly_on_sigterm() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` instead of ending the process
+    where it stands, so ``finally`` blocks and run bookkeeping happen. Left alone where a
+    handler other than the default is set (the trainer's, which checkpoints first) and outside
+    the main thread, where signals cannot be caught."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _machine_key() -> str:
+    """What makes a process id mean one process: the host, its boot, and the pid namespace
+    (containers on one kernel number their processes apart). Hashed: a tag, not an inventory."""
+    parts = [socket.gethostname()]
+    try:
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    except OSError:  # not Linux: the boot time stands for the boot
+        import psutil
+
+        parts.append(str(int(psutil.boot_time())))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), None if there is no such
+    process; with the pid it names one process, even after the pid is reused."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+    except psutil.Error:  # exists, but is not ours to inspect: alive
+        return -1.0
+
+
+def owner_tags() -> dict[str, str]:
+    """The tags that say this process holds a run open (:data:`PROCESS_TAG`)."""
+    pid = os.getpid()
+    return {
+        HOST_TAG: socket.gethostname(),
+        PROCESS_TAG: f"{pid} {_started(pid):.2f} {_machine_key()}",
+    }
+
+
+def _owner_is_gone(process_tag: str) -> bool:
+    """Whether the process a run's :data:`PROCESS_TAG` names ran on this machine and has ended;
+    False for a process of another machine (it may be running there) or a tag not understood."""
+    try:
+        pid_text, started_text, machine = process_tag.split()
+        pid, started = int(pid_text), float(started_text)
+    except ValueError:
+        return False
+    if machine != _machine_key():
+        return False
+    now = _started(pid)
+    if now is None:
+        return True
+    return now >= 0 and abs(now - started) > 0.5  # the pid was reused by another process
+
+
+def claim(uri: str, run_id: str) -> None:
+    """Tag run ``run_id`` as held by this process: a stage that reopens a finished run (as
+    ``register`` does to log the model) so that another stage does not take it for abandoned.
+    A run that cannot be tagged is left to the caller's own calls to report."""
+    try:
+        mlflow_client = client(uri)
+        for key, value in owner_tags().items():
+            mlflow_client.set_tag(run_id, key, value)
+    except Exception as exc:
+        log.debug("run %s not tagged as held: %s", run_id, redact(first_line(exc), uri))
+
+
+def close_abandoned_runs(uri: str, experiment: str) -> list[str]:
+    """Mark KILLED, with an :data:`END_REASON_TAG` saying why, every run of ``experiment`` left
+    RUNNING by a process of this machine that has ended without closing it; returns their ids.
+
+    Runs of other machines are left alone: their processes cannot be seen from here. A store
+    that cannot be searched is only a warning: this is housekeeping, not the stage's work.
+    """
+    mlflow_client = client(uri)
+    closed = []
+    try:
+        found = mlflow_client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        runs = mlflow_client.search_runs(
+            [found.experiment_id],
+            f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{socket.gethostname()}'",
+        )
+        for run in runs:
+            process = run.data.tags.get(PROCESS_TAG, "")
+            if not _owner_is_gone(process):
+                continue
+            pid = process.split()[0]
+            reason = (
+                f"process {pid} on {socket.gethostname()} ended without closing the run "
+                f"(killed with SIGKILL, out of memory or a crash of the machine); marked at "
+                f"{timestamp()} by the next stage on that machine"
+            )
+            mlflow_client.set_tag(run.info.run_id, END_REASON_TAG, reason)
+            mlflow_client.set_terminated(run.info.run_id, status="KILLED")
+            log.warning(
+                "MLflow run %s (%s) was left running by process %s, which has ended: marked KILLED",
+                run.info.run_id,
+                run.info.run_name,
+                pid,
+            )
+            closed.append(run.info.run_id)
+    except Exception as exc:
+        log.warning(
+            "could not look for runs left open by ended processes: %s",
+            redact(first_line(exc), uri),
+        )
+    return closed
+
+
 def flatten_params(params: Mapping[str, Any]) -> dict[str, str]:
     """Param values as MLflow stores them: strings, cut to the longest value it accepts."""
     return {key: str(value)[:MAX_PARAM_VALUE] for key, value in params.items()}
 
 
 class TrainingRun:
-    """An MLflow run that can be resumed by id after an interruption."""
+    """An MLflow run that can be resumed by id after an interruption.
 
-    def __init__(self, uri: str, run_id: str) -> None:
+    A run this process opened (``opened``: :meth:`start`, or a new evaluation run) carries
+    :func:`owner_tags`; :meth:`closing` guarantees it does not stay RUNNING after the stage.
+    """
+
+    def __init__(self, uri: str, run_id: str, opened: bool = False) -> None:
         self.uri = uri
         self.run_id = run_id
+        self.opened = opened
+        self.ended: str | None = None  # the status this process gave it
         self._client = client(uri)
 
     @classmethod
@@ -227,15 +415,22 @@ class TrainingRun:
         """Resume run ``run_id`` (marked running again), or create one with ``params`` and
         ``tags`` in ``experiment``; any failure is a :class:`TrackingError`."""
         mlflow_client = client(uri)
+        created = None
         try:
             if run_id is not None:
                 mlflow_client.update_run(run_id, status="RUNNING")
+                for key, value in owner_tags().items():
+                    mlflow_client.set_tag(run_id, key, value)
+                if END_REASON_TAG in mlflow_client.get_run(run_id).data.tags:
+                    mlflow_client.delete_tag(run_id, END_REASON_TAG)  # it goes on after all
                 log.info("resuming MLflow run %s", run_id)
             else:
                 run = mlflow_client.create_run(
-                    experiment_id(uri, experiment), tags=dict(tags or {}), run_name=run_name
+                    experiment_id(uri, experiment),
+                    tags={**dict(tags or {}), **owner_tags()},
+                    run_name=run_name,
                 )
-                run_id = run.info.run_id
+                run_id = created = run.info.run_id
                 if params:
                     from mlflow.entities import Param
 
@@ -246,8 +441,12 @@ class TrainingRun:
         except TrackingError:
             raise
         except Exception as exc:
-            raise TrackingError(f"MLflow at {uri}: cannot start a run: {exc}") from None
-        return cls(uri, run_id)
+            if created is not None:
+                cls(uri, created).end("FAILED", f"cannot log its params: {first_line(exc)}")
+            raise TrackingError(
+                f"MLflow at {mask_uri(uri)}: cannot start a run: {redact(str(exc), uri)}"
+            ) from None
+        return cls(uri, run_id, opened=True)
 
     def for_evaluation(self, evaluate_params: Mapping[str, Any]) -> TrainingRun:
         """The run an evaluation with ``evaluate_params`` is logged into.
@@ -262,6 +461,7 @@ class TrainingRun:
         from mlflow.entities import Param
 
         flat = flatten_params(evaluate_params)
+        run = None
         try:
             training = self._client.get_run(self.run_id)
             logged = {k: v for k, v in training.data.params.items() if k in flat}
@@ -281,7 +481,7 @@ class TrainingRun:
             tags = {k: v for k, v in training.data.tags.items() if k in LINEAGE_TAGS}
             run = self._client.create_run(
                 training.info.experiment_id,
-                tags={**tags, "training_run": self.run_id},
+                tags={**tags, "training_run": self.run_id, **owner_tags()},
                 run_name=name,
             )
             params = {**training.data.params, **flat}
@@ -289,13 +489,20 @@ class TrainingRun:
             for start in range(0, len(items), 100):  # MLflow's batch limit
                 self._client.log_batch(run.info.run_id, params=items[start : start + 100])
         except Exception as exc:
-            raise TrackingError(f"MLflow at {self.uri}: cannot log the evaluation: {exc}") from None
+            if run is not None:
+                TrainingRun(self.uri, run.info.run_id).end(
+                    "FAILED", f"cannot log its params: {first_line(exc)}"
+                )
+            raise TrackingError(
+                f"MLflow at {mask_uri(self.uri)}: cannot log the evaluation: "
+                f"{redact(str(exc), self.uri)}"
+            ) from None
         log.info(
             "run %s was evaluated with other evaluate params; this evaluation is run %s",
             self.run_id,
             run.info.run_id,
         )
-        return TrainingRun(self.uri, run.info.run_id)
+        return TrainingRun(self.uri, run.info.run_id, opened=True)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log ``metrics`` at ``step`` (0 if None) in one batch."""
@@ -304,18 +511,78 @@ class TrainingRun:
 
         now = get_current_time_millis()
         batch = [Metric(key, float(value), now, step or 0) for key, value in metrics.items()]
-        self._client.log_batch(self.run_id, metrics=batch)
+        with self._failing_as(f"cannot log metrics into run {self.run_id}"):
+            self._client.log_batch(self.run_id, metrics=batch)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         """Copy a file, or a directory's contents, into the run's artifacts."""
-        if Path(path).is_dir():
-            self._client.log_artifacts(self.run_id, str(path), artifact_path)
-        else:
-            self._client.log_artifact(self.run_id, str(path), artifact_path)
+        what = f"cannot log {Path(path).name} into the artifacts of run {self.run_id}"
+        with self._failing_as(what):
+            if Path(path).is_dir():
+                self._client.log_artifacts(self.run_id, str(path), artifact_path)
+            else:
+                self._client.log_artifact(self.run_id, str(path), artifact_path)
 
-    def end(self, status: str = "FINISHED") -> None:
-        """Mark the run terminated with ``status`` (FINISHED, FAILED or KILLED)."""
-        self._client.set_terminated(self.run_id, status=status)
+    def end(self, status: str = "FINISHED", reason: str | None = None) -> None:
+        """Mark the run terminated with ``status`` (FINISHED, FAILED or KILLED); ``reason``
+        (why it did not finish) goes into its :data:`END_REASON_TAG`. Ending a run that did not
+        finish never raises: the error that ended it is the one worth showing."""
+        try:
+            if reason is not None:
+                secrets = [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
+                shown = redact(reason, self.uri, secrets=secrets)[:MAX_PARAM_VALUE]
+                self._client.set_tag(self.run_id, END_REASON_TAG, shown)
+            self._client.set_terminated(self.run_id, status=status)
+        except Exception as exc:
+            if status == "FINISHED":
+                raise TrackingError(
+                    f"MLflow at {mask_uri(self.uri)}: cannot end run {self.run_id}: "
+                    f"{redact(first_line(exc), self.uri)}"
+                ) from None
+            log.warning(
+                "MLflow run %s could not be marked %s (%s); the next stage on this machine will",
+                self.run_id,
+                status,
+                redact(first_line(exc), self.uri),
+            )
+            return
+        self.ended = status
+
+    @contextmanager
+    def closing(self) -> Iterator[TrainingRun]:
+        """Hold the run open while the block runs, and never leave it RUNNING: it ends
+        FINISHED when the block ends (unless the block ended it), KILLED on SIGINT, SIGTERM (see
+        :func:`exit_cleanly_on_sigterm`) or a training stopped by a signal, FAILED on any other
+        error, which is raised again; the error's first line is the run's end reason."""
+        try:
+            with exit_cleanly_on_sigterm():
+                yield self
+        except BaseException as exc:
+            if self.ended is None:
+                stopped = isinstance(exc, KeyboardInterrupt | Terminated)
+                stopped = stopped or getattr(exc, "signum", None) is not None  # TrainingInterrupted
+                status = "KILLED" if stopped else "FAILED"
+                self.end(status, f"{type(exc).__name__}: {first_line(exc)}")
+                log.info("MLflow run %s marked %s", self.run_id, status)
+            raise
+        if self.ended is None:
+            self.end("FINISHED")
+
+    @contextmanager
+    def _failing_as(self, what: str) -> Iterator[None]:
+        # A store that fails mid-run (disk full under mlartifacts/, a server gone) says which
+        # run and what could not be logged, in one line.
+        try:
+            yield
+        except TrackingError:
+            raise
+        except Exception as exc:
+            refused = access_error(exc)
+            if refused is not None:
+                raise refused from None
+            raise TrackingError(
+                f"MLflow at {mask_uri(self.uri)}: {what}: {redact(first_line(exc), self.uri)}"
+            ) from None
 
     @contextmanager
     def system_metrics(self, enabled: bool = True):
@@ -331,7 +598,7 @@ class TrainingRun:
             )
             monitor.start()
         except Exception as exc:  # psutil missing or unsupported platform: not worth a failure
-            log.warning("system metrics disabled: %s", exc)
+            log.warning("system metrics disabled: %s", redact(str(exc), self.uri))
             yield
             return
         try:

@@ -1,15 +1,23 @@
 """``summarizer tracking-server``: the team's MLflow tracking server, a PostgreSQL backend store
-and proxied artifacts, so clients need only ``MLFLOW_TRACKING_URI=http://host:port``.
+and proxied artifacts, so clients need only ``MLFLOW_TRACKING_URI=http://host:port`` and their
+login (``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``).
 
-The database is tried before ``mlflow server`` starts: a refused or misconfigured database
-otherwise surfaces as a traceback from a worker, or as a server that starts and fails every
-request.
+Logins are on unless ``--no-auth``: MLflow's basic-auth app with this project's rule on
+``@champion`` (:mod:`summarizer.tracking_auth`), configured by the file in
+``$MLFLOW_AUTH_CONFIG_PATH`` as MLflow documents it. A registered model is code that teammates
+and servers run, so a server anyone on the network can write to is off only when asked for.
+
+The databases (runs, and the users' store) are tried and the admin account created before
+``mlflow server`` starts: a refused or misconfigured database otherwise surfaces as a traceback
+from a worker, or as a server that starts and fails every request.
 """
 
 from __future__ import annotations
 
+import configparser
 import logging
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +26,8 @@ from typing import Annotated
 import typer
 
 from summarizer.errors import SummarizerError, first_line
+from summarizer.redaction import mask_uri, redact
+from summarizer.tracking_auth import APP_NAME
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +35,13 @@ BACKEND_ENV = "MLFLOW_BACKEND_STORE_URI"  # the variables `mlflow server` reads 
 ARTIFACTS_ENV = "MLFLOW_ARTIFACTS_DESTINATION"
 PSYCOPG_DRIVER = "postgresql+psycopg"  # psycopg 3; SQLAlchemy's bare postgresql:// means psycopg2
 EXAMPLE_URI = "postgresql+psycopg://mlflow:PASSWORD@127.0.0.1:5432/mlflow"
+# MLflow's own settings of its basic-auth app (the variables its documentation names).
+AUTH_CONFIG_ENV = "MLFLOW_AUTH_CONFIG_PATH"
+ADMIN_PASSWORD_ENV = "MLFLOW_AUTH_ADMIN_PASSWORD"
+SECRET_KEY_ENV = "MLFLOW_FLASK_SERVER_SECRET_KEY"
+AUTH_CONFIG_EXAMPLE = "configs/team/basic_auth.ini"
+# A default that lets every account write everything is no login at all.
+SAFE_DEFAULT_PERMISSIONS = ("READ", "NO_PERMISSIONS")
 
 
 class TrackingServerError(SummarizerError):
@@ -48,8 +65,9 @@ def backend_uri(raw: str):  # -> sqlalchemy.engine.URL
 
 
 def masked(url) -> str:
-    """The URI as it may be printed: the password replaced by ``***``."""
-    return url.render_as_string(hide_password=True)
+    """The URI as it may be printed: the password (and any secret query parameter) masked
+    (:func:`summarizer.redaction.mask_uri`)."""
+    return mask_uri(url.render_as_string(hide_password=False))
 
 
 def _hint(message: str, url) -> str:
@@ -82,7 +100,7 @@ def check_database(url, timeout: int = 5) -> None:
     try:
         psycopg.connect(conninfo, connect_timeout=timeout).close()
     except psycopg.Error as exc:
-        message = first_line(exc)
+        message = redact(first_line(exc), conninfo)  # libpq may quote the connection string
         raise TrackingServerError(
             f"cannot connect to database {masked(url)} (${BACKEND_ENV}): {message}; "
             f"{_hint(message, url)}"
@@ -97,7 +115,100 @@ def artifacts_destination(raw: str) -> str:
     return Path(raw).expanduser().resolve().as_uri()
 
 
-def server_command(host: str, port: int, workers: int, extra: list[str]) -> list[str]:
+def auth_settings(path_value: str) -> configparser.SectionProxy:
+    """The ``[mlflow]`` section of the basic-auth configuration at ``path_value``, checked: its
+    users' database is a URI (PostgreSQL with the psycopg 3 driver, or SQLite) and its default
+    permission lets no account write what it was not granted."""
+    path = Path(path_value).expanduser()
+    parser = configparser.ConfigParser()
+    try:
+        read = parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise TrackingServerError(f"{path} (${AUTH_CONFIG_ENV}): {first_line(exc)}") from None
+    if not read:
+        raise TrackingServerError(
+            f"{path} (${AUTH_CONFIG_ENV}): not found or not readable; copy "
+            f"{AUTH_CONFIG_EXAMPLE} and fill it in"
+        )
+    if "mlflow" not in parser:
+        raise TrackingServerError(f"{path}: no [mlflow] section; see {AUTH_CONFIG_EXAMPLE}")
+    settings = parser["mlflow"]
+    for key in ("database_uri", "default_permission", "admin_username"):
+        if not settings.get(key, "").strip():
+            raise TrackingServerError(f"{path}: [mlflow] {key} is not set")
+    default = settings["default_permission"].strip().upper()
+    if default not in SAFE_DEFAULT_PERMISSIONS:
+        raise TrackingServerError(
+            f"{path}: default_permission = {default} lets every account write every experiment "
+            f"and registered model; use {' or '.join(SAFE_DEFAULT_PERMISSIONS)} and grant "
+            "EDIT or MANAGE per account"
+        )
+    return settings
+
+
+def users_database(settings: configparser.SectionProxy, path: str):  # -> sqlalchemy URL
+    """The users' store of the auth configuration, parsed; a PostgreSQL URI must name the driver
+    MLflow's auth app can load (it is not rewritten here: the file is the user's)."""
+    url = backend_uri(settings["database_uri"].strip())
+    if url.drivername.startswith("postgresql") and url.drivername != PSYCOPG_DRIVER:
+        raise TrackingServerError(
+            f"{path}: database_uri {masked(url)} needs the psycopg 3 driver the project "
+            f"installs: write it as {PSYCOPG_DRIVER}://..."
+        )
+    return url
+
+
+def prepare_auth() -> None:
+    """Check the basic-auth configuration and its users' database, and create the admin account
+    before any worker starts (a failure inside a worker would restart it forever)."""
+    path = os.environ.get(AUTH_CONFIG_ENV, "").strip()
+    if not path:
+        raise TrackingServerError(
+            f"logins are on: set ${AUTH_CONFIG_ENV} to MLflow's basic-auth configuration (copy "
+            f"{AUTH_CONFIG_EXAMPLE}), and ${ADMIN_PASSWORD_ENV} on the first start; or pass "
+            "--no-auth for a single user on a trusted machine"
+        )
+    settings = auth_settings(path)
+    check_database(users_database(settings, path))
+    # Flask needs one key for the CSRF tokens of MLflow's sign-up form, the same in every
+    # worker; a key made per start only logs out that form's open pages on a restart.
+    os.environ.setdefault(SECRET_KEY_ENV, secrets.token_urlsafe(32))
+    try:
+        # Imported only now: MLflow's auth module reads $MLFLOW_AUTH_CONFIG_PATH on import.
+        from mlflow.environment_variables import _MLFLOW_AUTH_ADMIN_BOOTSTRAPPED
+        from mlflow.server.auth import bootstrap_admin_user
+
+        bootstrap_admin_user()
+    except Exception as exc:
+        raise TrackingServerError(f"cannot set up logins from {path}: {first_line(exc)}") from None
+    finally:
+        # Needed once, to create the admin account: the workers never see it.
+        os.environ.pop(ADMIN_PASSWORD_ENV, None)
+    # Done here, so the workers only open the users' store (MLflow's own flag for that).
+    os.environ[_MLFLOW_AUTH_ADMIN_BOOTSTRAPPED.name] = "true"
+    log.info(
+        "logins on: users in %s, default permission %s, @champion moves need MANAGE",
+        masked(users_database(settings, path)),
+        settings["default_permission"].strip().upper(),
+    )
+
+
+def warn_no_auth(host: str, port: int) -> None:
+    """Say, where it cannot be missed, what running without logins means."""
+    exposed = host not in ("127.0.0.1", "localhost", "::1")
+    log.warning(
+        "LOGINS ARE OFF (--no-auth): anyone who can reach http://%s:%d can log runs, register "
+        "versions, move @champion and delete models, and every client then runs what they "
+        "registered.%s",
+        host,
+        port,
+        " This server listens beyond this machine." if exposed else "",
+    )
+
+
+def server_command(
+    host: str, port: int, workers: int, extra: list[str], auth: bool = True
+) -> list[str]:
     """The ``mlflow server`` command line, proxying artifacts so that clients never need the
     artifact store's credentials or a path on the server's disk. The store and the artifact
     destination are not on it: ``mlflow server`` reads them from the environment, which keeps
@@ -113,6 +224,7 @@ def server_command(host: str, port: int, workers: int, extra: list[str]) -> list
         str(port),
         "--workers",
         str(workers),
+        *(["--app-name", APP_NAME] if auth else []),
         *extra,
     ]
 
@@ -123,6 +235,15 @@ def main(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     workers: Annotated[int, typer.Option(help="Server worker processes.")] = 2,
+    auth: Annotated[
+        bool,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Logins and permissions (MLflow basic auth, configured by "
+            "$MLFLOW_AUTH_CONFIG_PATH). --no-auth: anyone who reaches the server may write; "
+            "only for one user on a trusted machine.",
+        ),
+    ] = True,
     extra: Annotated[
         list[str] | None,
         typer.Argument(help="More `mlflow server` options, after `--` (e.g. --allowed-hosts)."),
@@ -141,18 +262,22 @@ def main(
         )
     url = backend_uri(raw_backend)
     check_database(url)
+    if auth:
+        prepare_auth()
+    else:
+        warn_no_auth(host, port)
     os.environ[BACKEND_ENV] = url.render_as_string(hide_password=False)
     os.environ[ARTIFACTS_ENV] = artifacts_destination(raw_artifacts)
     # MLflow's job runner (huey consumers, for GenAI trace jobs) is seven more processes this
     # project never gives work to; MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true brings it back.
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    command = server_command(host, port, workers, list(extra or []))
+    command = server_command(host, port, workers, list(extra or []), auth)
     log.info(
         "MLflow tracking server on http://%s:%d: store %s, artifacts %s",
         host,
         port,
         masked(url),
-        os.environ[ARTIFACTS_ENV],
+        mask_uri(os.environ[ARTIFACTS_ENV]),
     )
     sys.stdout.flush()
     sys.stderr.flush()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from summarizer import registry
 from summarizer.cli import app
-from summarizer.config import DecodeParams
+from summarizer.config import DecodeParams, RegisterParams
 from tests.service.conftest import (
     DECODE,
     MODEL_NAME,
@@ -45,6 +45,63 @@ def write_evaluation(path: Path, baseline: float = 10.0, **test_metrics: float) 
     metrics["checks"] = GOOD_CHECKS
     path.write_text(json.dumps(metrics) + "\n")
     return path
+
+
+# What the register stage stores on a version that passed that gate (gate.gate_tags).
+GATE_TAGS = {
+    "baseline.lead_words_8": "10.0",
+    **{f"check.{name}": str(value) for name, value in GOOD_CHECKS.items() if name != "n_examples"},
+}
+
+
+def register_gated(
+    store: Store,
+    model_dir: Path,
+    value: float,
+    baseline: float = 10.0,
+    gate: RegisterParams | None = None,
+) -> registry.RegisterOutcome:
+    """A run scored ``value`` through the register stage as the pipeline runs it, with an
+    evaluation report (a lead-8 baseline, passing checks): its version stores what the gate
+    measured, which promote checks again."""
+    run_id = store.new_run(tags={"git_commit": "c0ffee" * 6, "data_hash": "d474" * 8})
+    return registry.log_and_register(
+        uri=store.uri,
+        run_id=run_id,
+        model_name=MODEL_NAME,
+        model_dir=model_dir,
+        test_metrics={"rouge1_f": value + 8, "rougeL_f": value, "rougeL_f_low": value - 1},
+        decode=DECODE,
+        evaluation={
+            BASELINE_KEY: {"rougeL_f": baseline, "rouge1_f": baseline + 2, "n_examples": 50},
+            "checks": GOOD_CHECKS,
+        },
+        gate=gate,
+    )
+
+
+def digest_tag(model_dir: Path, decode: DecodeParams = DECODE) -> dict[str, str]:
+    """The digest of the model's files that registration records, without which it is not
+    loaded (a version created by hand with it loads; without it, it never would)."""
+    from summarizer.registry.logged_model import files_digest
+    from summarizer.registry.stored_model import DIGEST_TAG
+
+    return {DIGEST_TAG: files_digest(model_dir, decode)}
+
+
+def version_by_hand(store: Store, model_dir: Path, tags: dict[str, str]) -> str:
+    """A version created by hand (from the UI, or a script) of the working model, with ``tags``
+    and the digest of its files; the registered model must exist."""
+    run_id = store.new_run()
+    logged = registry.ensure_logged(store.uri, run_id, model_dir, DECODE)
+    created = store.client().create_model_version(
+        MODEL_NAME,
+        logged.model_uri,
+        run_id=run_id,
+        tags={**digest_tag(model_dir), **tags},
+        model_id=logged.model_id,
+    )
+    return str(created.version)
 
 
 def logged_models(store: Store, run_id: str) -> list:
@@ -203,8 +260,8 @@ def test_the_model_is_logged_once_per_run(store: Store, model_dir: Path) -> None
 
 @pytest.mark.slow
 def test_promote_guards_dry_run_force_and_rollback(store: Store, model_dir: Path) -> None:
-    register_run(store, model_dir, 20.0)
-    register_run(store, model_dir, 22.0)
+    register_gated(store, model_dir, 20.0)
+    register_gated(store, model_dir, 22.0)
     client = store.client()
 
     with pytest.raises(registry.RegistryError, match="no @champion; nothing to roll back"):
@@ -214,6 +271,10 @@ def test_promote_guards_dry_run_force_and_rollback(store: Store, model_dir: Path
     assert (plan.version, plan.previous, plan.changed) == ("2", None, False)
     assert plan.checks["load"] == "ok" and plan.smoke_summary
     assert plan.checks["smoke"].startswith("ok: ") and len(plan.smoke_summaries) == 6
+    assert plan.checks["gate"] == (
+        "ok: baseline_lead_words_8, distinct_prediction_share, empty_prediction_share, "
+        "repeated_trigram_rate"
+    )
     assert "champion" not in aliases(store)
 
     first = registry.promote(store.uri, MODEL_NAME, 1, reason="first release", user="ana")
@@ -235,13 +296,21 @@ def test_promote_guards_dry_run_force_and_rollback(store: Store, model_dir: Path
     with pytest.raises(registry.PromotionRefused, match="worse than the champion"):
         registry.promote(store.uri, MODEL_NAME, 1)
     assert aliases(store)["champion"] == "2"
-    dry = registry.promote(store.uri, MODEL_NAME, 1, force=True, dry_run=True)
+    for no_reason in ("", "  "):
+        with pytest.raises(registry.PromotionRefused, match="--force needs --reason"):
+            registry.promote(store.uri, MODEL_NAME, 1, force=True, reason=no_reason)
+    dry = registry.promote(store.uri, MODEL_NAME, 1, force=True, dry_run=True, reason="try")
     assert not dry.changed and dry.checks["metric"].startswith("overridden by --force")
     assert aliases(store)["champion"] == "2"
-    forced = registry.promote(store.uri, MODEL_NAME, 1, force=True, reason="incident 42")
+    forced = registry.promote(store.uri, MODEL_NAME, 1, force=True, reason="incident 42", user="cy")
     assert forced.changed
     assert aliases(store)["champion"] == "1"
-    assert client.get_model_version(MODEL_NAME, "1").tags["promotion_forced"] == "true"
+    tags = client.get_model_version(MODEL_NAME, "1").tags
+    assert (tags["promotion_forced"], tags["promoted_by"]) == ("true", "cy")
+    assert tags["promotion_reason"] == "incident 42" and tags["previous_champion"] == "2"
+    assert json.loads(tags["promotion_checks"])["metric"] == (
+        "overridden by --force: rougeL_f 20.0000 vs champion version 2 22.0000"
+    )
 
     plan = registry.rollback(store.uri, MODEL_NAME, dry_run=True)
     assert (plan.version, plan.previous, plan.changed) == ("2", "1", False)
@@ -261,9 +330,10 @@ def test_promote_guards_dry_run_force_and_rollback(store: Store, model_dir: Path
 def test_promotion_refuses_a_model_that_cannot_load_even_when_forced(
     store: Store, model_dir: Path, tmp_path: Path
 ) -> None:
-    register_run(store, model_dir, 20.0)
+    register_gated(store, model_dir, 20.0)
     registry.promote(store.uri, MODEL_NAME)
-    # A version registered by hand (say from the UI) whose weights do not fit its config.
+    # A version registered by hand (say from the UI) whose weights do not fit its config; it
+    # carries every tag the gate reads, so it is the load that stops it.
     broken = tmp_path / "broken"
     shutil.copytree(model_dir, broken)
     config = json.loads((broken / "config.json").read_text())
@@ -276,12 +346,115 @@ def test_promotion_refuses_a_model_that_cannot_load_even_when_forced(
         MODEL_NAME,
         info.model_uri,
         run_id=run_id,
-        tags={"metric.rougeL_f": "99.0"},
+        tags={"metric.rougeL_f": "99.0", **GATE_TAGS, **digest_tag(broken, DecodeParams())},
         model_id=info.model_id,
     )
     with pytest.raises(registry.PromotionRefused, match=r"version 2 .* does not load: .*weights"):
-        registry.promote(store.uri, MODEL_NAME, 2, force=True)
+        registry.promote(store.uri, MODEL_NAME, 2, force=True, reason="hotfix")
     assert aliases(store)["champion"] == "1"
+
+
+@pytest.mark.slow
+def test_promote_re_applies_the_gate_even_forced_and_with_no_champion(
+    store: Store, model_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 21: with no champion, promote crowned a version scoring ROUGE-L 6.81 against the
+    baseline's 25.18. The gate is checked again from the version's tags, with the project's
+    ``register`` params, and ``--force`` does not override it."""
+    # Registered with the baseline requirement switched off: no baseline was stored.
+    lenient = register_gated(
+        store, model_dir, 6.8138, baseline=25.18, gate=RegisterParams(require_beat_baseline=False)
+    )
+    assert lenient.registered and lenient.version == "1"
+    with pytest.raises(
+        registry.PromotionRefused,
+        match=r"version 1 of 'summarizer-test' fails the registration gate \(--force does not "
+        r"override it\): the gate cannot be verified: no baseline.<name> tag",
+    ):
+        registry.promote(store.uri, MODEL_NAME, force=True, reason="ship it")
+    # Created by hand with the baseline it does not beat.
+    below = version_by_hand(
+        store,
+        model_dir,
+        {
+            "metric.rougeL_f": "6.8138",
+            "selection_metric": "rougeL_f",
+            **GATE_TAGS,
+            "baseline.lead_words_8": "25.18",
+        },
+    )
+    with pytest.raises(
+        registry.PromotionRefused,
+        match=r"rougeL_f 6.8138 does not beat the baseline lead_words_8 \(25.1800\)",
+    ):
+        registry.promote(store.uri, MODEL_NAME, below, force=True, reason="ship it")
+    # Created by hand with a score only: nothing to verify the gate with.
+    bare = version_by_hand(store, model_dir, {"metric.rougeL_f": "99.0"})
+    with pytest.raises(registry.PromotionRefused, match="the gate cannot be verified"):
+        registry.promote(store.uri, MODEL_NAME, bare, force=True, reason="ship it")
+    # Beaten in its registration's re-check, left for someone allowed to delete it: whatever it
+    # stores, it is never a candidate for an alias.
+    withdrawn = version_by_hand(
+        store,
+        model_dir,
+        {"metric.rougeL_f": "30.0", **GATE_TAGS, "registration": "withdrawn"},
+    )
+    with pytest.raises(registry.PromotionRefused, match=rf"version {withdrawn} .* is withdrawn"):
+        registry.promote(store.uri, MODEL_NAME, withdrawn, force=True, reason="ship it")
+    assert "champion" not in aliases(store)
+    for number in ("1", below, bare, withdrawn):
+        tags = store.client().get_model_version(MODEL_NAME, number).tags
+        assert not {"promoted_by", "promoted_at", "previous_champion"} & set(tags)
+
+    # The command line: the refusal in one line, exit 1; and --force without --reason.
+    params = write_params(tmp_path / "params.yaml")
+    refused = CliRunner().invoke(
+        app,
+        ["promote", "--version", below, "--force", "--reason", "x", "--params", str(params)],
+    )
+    assert refused.exit_code == 1, refused.output
+    message = " ".join(refused.output.split())  # rich wraps long lines
+    assert message.startswith(
+        f"error: version {below} of 'summarizer-test' fails the registration gate"
+    )
+    assert "does not beat the baseline lead_words_8 (25.1800)" in message
+    assert "Traceback" not in refused.output
+    unexplained = CliRunner().invoke(
+        app, ["promote", "--version", below, "--force", "--params", str(params)]
+    )
+    assert unexplained.exit_code == 1
+    assert "--force needs --reason" in " ".join(unexplained.output.split())
+    assert "Traceback" not in unexplained.output
+    assert "champion" not in aliases(store)
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_nan_metric_and_a_nan_champion_does_not_block(
+    store: Store, model_dir: Path
+) -> None:
+    """Issue 21: a version tagged ``nan`` was promoted over a real score ("rougeL_f nan vs ...
+    6.8138: ok"): nan compares False with everything."""
+    register_gated(store, model_dir, 20.0)
+    registry.promote(store.uri, MODEL_NAME, reason="first")
+    nan = version_by_hand(
+        store, model_dir, {"metric.rougeL_f": "nan", "selection_metric": "rougeL_f", **GATE_TAGS}
+    )
+    for force in (False, True):
+        with pytest.raises(registry.PromotionRefused, match=r"its rougeL_f is 'nan'.*not a finite"):
+            registry.promote(store.uri, MODEL_NAME, nan, force=force, reason="nan is fine")
+    assert aliases(store)["champion"] == "1"
+    assert "promoted_by" not in store.client().get_model_version(MODEL_NAME, nan).tags
+
+    # A champion whose score went nan (edited by hand) does not block a valid version.
+    store.client().set_model_version_tag(MODEL_NAME, "1", "metric.rougeL_f", "nan")
+    valid = register_gated(store, model_dir, 22.0)
+    assert valid.registered
+    change = registry.promote(store.uri, MODEL_NAME, valid.version, reason="replace nan")
+    assert change.changed and aliases(store)["champion"] == valid.version
+    assert change.checks["metric"] == (
+        "ok: cannot compare: the champion version 1 has rougeL_f 'nan', not a finite number, "
+        "so it does not block"
+    )
 
 
 def test_clear_errors_for_missing_model_version_alias_and_store(store: Store) -> None:

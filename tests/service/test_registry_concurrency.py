@@ -1,4 +1,5 @@
-"""Registrations at once, and registrations killed half-way, in real processes against one store.
+"""Registrations and promotions at once, and registrations killed half-way, in real processes
+against one store.
 
 Two ``register`` processes are made to race: each is held at a barrier after it has read the
 versions and decided that it beats them all, and released together, so both create a version
@@ -6,10 +7,15 @@ versions and decided that it beats them all, and released together, so both crea
 one-at-a-time registration would have kept, on the embedded SQLite store and on a tracking
 server. A process killed inside ``register`` must leave nothing that the next ``register``
 does not finish.
+
+Two ``promote`` processes are held at a barrier after their checks and re-read of ``@champion``,
+and released together (issue 21: both printed "moved @champion"): exactly one may win, the other
+must say that ``@champion`` moved under it, exit 1, and leave no tag claiming a promotion.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import multiprocessing
 import os
@@ -24,20 +30,26 @@ from typing import Any
 import pytest
 
 from summarizer import registry
-from tests.service.conftest import DECODE, MODEL_NAME, Store, stop_process_group, wait_until_up
+from tests.service.conftest import (
+    DECODE,
+    GATE_EVALUATION,
+    MODEL_NAME,
+    Store,
+    stop_process_group,
+    wait_until_up,
+    write_params,
+)
 
 pytestmark = pytest.mark.slow
 
 # reports/evaluation.json beside the test scores: a low baseline and the default model's checks.
-EVALUATION = {
-    "baseline_lead_words_8": {"rougeL_f": 10.0, "n_examples": 50},
-    "checks": {
-        "distinct_prediction_share": 0.985,
-        "repeated_trigram_rate": 0.00013,
-        "empty_prediction_share": 0.0,
-    },
-}
+EVALUATION = GATE_EVALUATION
 CHILD_TIMEOUT = 300  # seconds; a spawned process imports torch and MLflow on a busy machine
+# What the register stage stores on a version that passed the gate of EVALUATION.
+GATE_TAGS = {
+    "baseline.lead_words_8": "10.0",
+    **{f"check.{name}": str(value) for name, value in EVALUATION["checks"].items()},
+}
 
 
 def scores(value: float) -> dict[str, float]:
@@ -309,7 +321,7 @@ def test_register_finishes_a_registration_killed_before_the_recheck(
         registry.promote(store.uri, MODEL_NAME)
     # Its re-check could still delete it (and any alias on it): not promotable, even forced.
     with pytest.raises(registry.PromotionRefused, match=r"version 1 .* is still pending"):
-        registry.promote(store.uri, MODEL_NAME, 1, force=True)
+        registry.promote(store.uri, MODEL_NAME, 1, force=True, reason="hotfix")
     assert [row.registration for row in registry.list_versions(store.uri, MODEL_NAME)] == [
         "pending"
     ]
@@ -346,7 +358,11 @@ def test_any_register_finishes_a_registration_killed_before_the_alias_moved(
 def test_register_finishes_a_version_left_without_its_alias(store: Store, model_dir: Path) -> None:
     """The state the issue reports, left by the register of before: a version with every tag
     but no ``registration`` state, and no @challenger; its model was logged without the
-    fingerprint (that register logged a copy on every call)."""
+    fingerprint (that register logged a copy on every call). Every tag: the metric, what the
+    gate measured (promote checks it again) and the digest of its files (loading checks it)."""
+    from summarizer.registry.logged_model import files_digest
+    from summarizer.registry.stored_model import DIGEST_TAG
+
     run_id = store.new_run(tags={"git_commit": "abc"})
     logged = registry.log_model(store.uri, run_id, model_dir, DECODE)
     client = store.client()
@@ -355,7 +371,12 @@ def test_register_finishes_a_version_left_without_its_alias(store: Store, model_
         MODEL_NAME,
         logged.model_uri,
         run_id=run_id,
-        tags={"metric.rougeL_f": "20.0", "selection_metric": "rougeL_f"},
+        tags={
+            "metric.rougeL_f": "20.0",
+            "selection_metric": "rougeL_f",
+            DIGEST_TAG: files_digest(model_dir, DECODE),
+            **GATE_TAGS,
+        },
         model_id=logged.model_id,
     )
     outcome = register_again(store, model_dir, run_id)
@@ -364,3 +385,213 @@ def test_register_finishes_a_version_left_without_its_alias(store: Store, model_
     assert outcome.reason.endswith("; @challenger set")
     assert outcome.finished == {}
     assert register_again(store, model_dir, run_id).model_reused
+
+
+# -------------------------------------------------------------------------- promotions at once
+AUDIT_TAGS = {
+    "promoted_at",
+    "promoted_by",
+    "promotion_reason",
+    "promotion_forced",
+    "promotion_checks",
+}
+
+
+def promotable_versions(store: Store, model_dir: Path, values: list[float]) -> list[str]:
+    """Versions of the working model scored ``values``, each with the tags a registration that
+    passed the gate writes (created directly: the register stage would load the model each time)."""
+    from summarizer.registry.logged_model import files_digest
+    from summarizer.registry.stored_model import DIGEST_TAG
+
+    (run_id,) = prepared_runs(store.uri, model_dir, 1)
+    logged = registry.ensure_logged(store.uri, run_id, model_dir, DECODE)
+    client = store.client()
+    client.create_registered_model(MODEL_NAME)
+    digest = files_digest(model_dir, DECODE)
+    return [
+        str(
+            client.create_model_version(
+                MODEL_NAME,
+                logged.model_uri,
+                run_id=run_id,
+                tags={
+                    "metric.rougeL_f": str(value),
+                    "selection_metric": "rougeL_f",
+                    DIGEST_TAG: digest,
+                    **GATE_TAGS,
+                },
+                model_id=logged.model_id,
+            ).version
+        )
+        for value in values
+    ]
+
+
+def promote_in_child(
+    params: str, version: str, reason: str, output: str, barrier: Any, settle: float
+) -> None:
+    """``summarizer promote`` in a fresh process, its output to ``output``; held at ``barrier``
+    after its checks and its re-read of @champion, just before it claims the promotion."""
+    from summarizer.cli import app
+    from summarizer.registry import promotion
+
+    promotion.SETTLE_SECONDS = settle
+    claim = promotion.write_claim
+
+    def claim_together(*args: Any, **kwargs: Any) -> None:
+        barrier.wait(timeout=CHILD_TIMEOUT)  # both passed their checks and saw @champion on v1
+        claim(*args, **kwargs)
+
+    promotion.write_claim = claim_together
+    with open(output, "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        args = ["promote", "--version", version, "--reason", reason, "--params", params]
+        app(args, prog_name="summarizer")  # exits with the command's status
+
+
+@pytest.mark.parametrize(
+    "targets", [("2", "3"), ("2", "2")], ids=["different-versions", "same-version"]
+)
+def test_of_two_promotes_at_once_exactly_one_wins(
+    store: Store, model_dir: Path, tmp_path: Path, targets: tuple[str, str]
+) -> None:
+    """Different versions: the last alias write decides; the same version: the last claim. The
+    loser exits 1 saying @champion moved under it, and no tag claims its promotion."""
+    assert promotable_versions(store, model_dir, [20.0, 21.0, 22.0]) == ["1", "2", "3"]
+    registry.promote(store.uri, MODEL_NAME, 1, reason="first")
+    params = str(write_params(tmp_path / "params.yaml"))
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    outputs = [tmp_path / f"promote-{index}.txt" for index in range(2)]
+    processes = [
+        context.Process(
+            target=promote_in_child,
+            # A settle interval well above the gap between the two writes on a busy machine.
+            args=(params, target, f"race {index}", str(output), barrier, 3.0),
+        )
+        for index, (target, output) in enumerate(zip(targets, outputs, strict=True))
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(CHILD_TIMEOUT)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    codes = [process.exitcode for process in processes]
+    texts = [" ".join(output.read_text().split()) for output in outputs]
+    assert sorted(codes) == [0, 1], (codes, texts)
+    winner, loser = (0, 1) if codes[0] == 0 else (1, 0)
+    won = targets[winner]
+    assert f"moved @champion of 'summarizer-test': version 1 -> version {won}" in texts[winner]
+    assert texts[loser].startswith("error: ") and "Traceback" not in texts[loser], texts[loser]
+    if targets[0] != targets[1]:
+        assert texts[loser].endswith(
+            f"@champion of 'summarizer-test' moved to version {won} while this promote of "
+            f"version {targets[loser]} ran (another promote or rollback at the same time won); "
+            "nothing changed"
+        )
+    else:
+        assert texts[loser].endswith(
+            "version 2 of 'summarizer-test' was promoted to @champion by another promote at "
+            f"the same time (by {getpass.getuser()}), which records it; this one changed nothing"
+        )
+
+    assert aliases(store.uri)["champion"] == won
+    versions = live_versions(store.uri)
+    assert set(versions[won]) >= AUDIT_TAGS
+    assert versions[won]["promotion_reason"] == f"race {winner}"
+    assert versions[won]["previous_champion"] == "1"
+    lost = targets[loser]
+    if lost != won:
+        assert not AUDIT_TAGS & set(versions[lost])
+        # Put back as it was: it had none ("" reads as none, and an account that may set tags
+        # need not be allowed to delete them).
+        assert versions[lost].get("previous_champion", "") == ""
+    # The rollback target is the champion both promotes replaced.
+    back = registry.rollback(store.uri, MODEL_NAME, dry_run=True)
+    assert (back.previous, back.version) == (won, "1")
+
+
+def test_a_promote_whose_champion_moved_during_its_checks_changes_nothing(
+    store: Store, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from summarizer.registry import promotion
+
+    promotable_versions(store, model_dir, [20.0, 21.0, 22.0])
+    registry.promote(store.uri, MODEL_NAME, 1, reason="first")
+    smoke = promotion.smoke_summaries
+
+    def others_promote_meanwhile(model: Any) -> list[str]:
+        store.client().set_registered_model_alias(MODEL_NAME, "champion", "3")
+        return smoke(model)
+
+    monkeypatch.setattr(promotion, "smoke_summaries", others_promote_meanwhile)
+    with pytest.raises(
+        registry.PromotionConflict,
+        match=r"@champion of 'summarizer-test' moved from version 1 to version 3 while this "
+        r"promote of version 2 ran; nothing changed",
+    ):
+        registry.promote(store.uri, MODEL_NAME, 2, reason="late")
+    assert aliases(store.uri)["champion"] == "3"
+    assert not (AUDIT_TAGS | {"previous_champion"}) & set(live_versions(store.uri)["2"])
+
+
+def test_a_promote_overtaken_while_settling_puts_back_what_it_wrote(
+    store: Store, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step (e), each way a concurrent promote can land while this one settles."""
+    import json
+
+    from summarizer.registry import promotion
+
+    promotable_versions(store, model_dir, [20.0, 21.0, 22.0])
+    registry.promote(store.uri, MODEL_NAME, 1, reason="first")
+    client = store.client()
+    # Version 2 was champion once, before: its rollback target must survive a lost race.
+    client.set_model_version_tag(MODEL_NAME, "2", "previous_champion", "7")
+
+    def other_promote(version: str) -> None:
+        claim = {"nonce": "another", "version": version, "by": "bo"}
+        client.set_registered_model_tag(MODEL_NAME, "promotion_claim", json.dumps(claim))
+        client.set_registered_model_alias(MODEL_NAME, "champion", version)
+
+    # Another version's promote moved the alias last: this one lost, and undoes its tag.
+    monkeypatch.setattr(promotion, "settle", lambda: other_promote("3"))
+    with pytest.raises(
+        registry.PromotionConflict,
+        match=r"@champion of 'summarizer-test' moved to version 3 while this promote of version "
+        r"2 ran \(another promote or rollback at the same time won\); nothing changed",
+    ):
+        registry.promote(store.uri, MODEL_NAME, 2, reason="lost")
+    assert aliases(store.uri)["champion"] == "3"
+    tags = live_versions(store.uri)["2"]
+    assert tags["previous_champion"] == "7" and not AUDIT_TAGS & set(tags)
+
+    # A promote of the same version claimed last: the alias is where both wanted it, and the
+    # other one records the promotion.
+    client.set_registered_model_alias(MODEL_NAME, "champion", "1")
+    monkeypatch.setattr(promotion, "settle", lambda: other_promote("2"))
+    with pytest.raises(
+        registry.PromotionConflict,
+        match=r"version 2 of 'summarizer-test' was promoted to @champion by another promote at "
+        r"the same time \(by bo\), which records it; this one changed nothing",
+    ):
+        registry.promote(store.uri, MODEL_NAME, 2, reason="also lost")
+    assert aliases(store.uri)["champion"] == "2"
+    tags = live_versions(store.uri)["2"]
+    assert tags["previous_champion"] == "1" and not AUDIT_TAGS & set(tags)
+
+    # Nobody else: this promote wins, and only now tags the version.
+    monkeypatch.setattr(promotion, "settle", lambda: None)
+    change = registry.promote(store.uri, MODEL_NAME, 3, reason="won", user="cy")
+    assert change.changed and aliases(store.uri)["champion"] == "3"
+    tags = live_versions(store.uri)["3"]
+    assert (tags["promoted_by"], tags["promotion_reason"], tags["previous_champion"]) == (
+        "cy",
+        "won",
+        "2",
+    )
+    claim = json.loads(client.get_registered_model(MODEL_NAME).tags["promotion_claim"])
+    assert (claim["version"], claim["by"], claim["previous"]) == ("3", "cy", "2")

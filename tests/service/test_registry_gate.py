@@ -13,6 +13,8 @@ import pytest
 
 from summarizer import registry
 from summarizer.config import RegisterParams
+from summarizer.registry.logged_model import files_digest
+from summarizer.registry.stored_model import DIGEST_TAG
 from tests.service.conftest import DECODE, MODEL_NAME, Store
 
 pytestmark = pytest.mark.slow
@@ -169,17 +171,23 @@ def test_a_model_that_writes_the_same_words_for_everything_is_refused(
     assert "1 distinct summaries for 6 unrelated documents" in reason
     assert "1 different words over the summaries of 6 unrelated documents (on)" in reason
 
-    # Registered by hand (say from the UI) next to a working champion: promote refuses it,
-    # even with --force, which overrides the metric guard only.
+    # Registered by hand (say from the UI) next to a working champion, with every tag a
+    # registration that passed the gate writes: promote refuses it, even with --force, which
+    # overrides the metric guard only.
     assert register(store, model_dir, 20.0).registered
     registry.promote(store.uri, MODEL_NAME)
     run_id = store.new_run()
     logged = registry.ensure_logged(store.uri, run_id, on_on_model, DECODE)
+    registered = store.client().get_model_version(MODEL_NAME, "1").tags
     store.client().create_model_version(
         MODEL_NAME,
         logged.model_uri,
         run_id=run_id,
-        tags={"metric.rougeL_f": "99.0"},
+        tags={
+            **{k: v for k, v in registered.items() if k.startswith(("baseline.", "check."))},
+            "metric.rougeL_f": "99.0",
+            DIGEST_TAG: files_digest(on_on_model, DECODE),
+        },
         model_id=logged.model_id,
     )
     with pytest.raises(
@@ -187,6 +195,29 @@ def test_a_model_that_writes_the_same_words_for_everything_is_refused(
         match=r"version 2 of 'summarizer-test' fails the smoke check: summary made of one "
         r"word repeated: 'on on'",
     ):
-        registry.promote(store.uri, MODEL_NAME, 2, force=True)
+        registry.promote(store.uri, MODEL_NAME, 2, force=True, reason="looks fine to me")
     aliases = store.client().get_registered_model(MODEL_NAME).aliases
     assert {k: str(v) for k, v in aliases.items()} == {"champion": "1", "challenger": "1"}
+
+
+def test_a_model_that_loops_over_a_few_words_is_not_registered(
+    store: Store, model_dir: Path
+) -> None:
+    """Issue 21: the smoke check let through summaries that are mostly repeats of a few words
+    (it caught only one word repeated). The tiny model decoded without repeat blocking loops
+    ("britain agreed agreed agreed agreed"); with it (the test decoding) it does not."""
+    run_id = store.new_run(tags={"git_commit": "abc"})
+    outcome = registry.log_and_register(
+        uri=store.uri,
+        run_id=run_id,
+        model_name=MODEL_NAME,
+        model_dir=model_dir,
+        test_metrics={"rougeL_f": 23.0, "rouge1_f": 24.0, "n_examples": 1951},
+        decode=DECODE.model_copy(update={"no_repeat_ngram_size": 0}),
+        evaluation=evaluation(),
+    )
+    assert not outcome.registered and versions(store) == []
+    assert outcome.gate["checks"]["smoke"]["passed"] is False
+    (reason,) = outcome.gate["reasons"]
+    assert reason.startswith("smoke prediction: summary of document(s) 0")
+    assert "mostly repeating its own words" in reason and "(at most 50% may be)" in reason

@@ -49,9 +49,17 @@ def test_pyfunc_loads_and_predicts_in_a_fresh_process(
 import json, sys
 import mlflow, pandas as pd
 model = mlflow.pyfunc.load_model("models:/{MODEL_NAME}@champion")
-summaries = model.predict(pd.DataFrame({{"document": json.load(sys.stdin)}}))
+documents = json.load(sys.stdin)
+summaries = model.predict(pd.DataFrame({{"document": documents}}))
+# The shapes Python users pass: a list, a field of documents, records, one string.
+forms = [
+    model.predict(documents),
+    model.predict({{"document": documents}}),
+    model.predict([{{"document": d}} for d in documents]),
+    model.predict(documents[0]) + model.predict({{"document": documents[1]}}),
+]
 import summarizer
-print(json.dumps({{"summaries": summaries, "package": summarizer.__file__}}))
+print(json.dumps({{"summaries": summaries, "forms": forms, "package": summarizer.__file__}}))
 """
     env = {**os.environ, "MLFLOW_TRACKING_URI": champion.uri}
     result = subprocess.run(
@@ -66,6 +74,7 @@ print(json.dumps({{"summaries": summaries, "package": summarizer.__file__}}))
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout.strip().splitlines()[-1])
     assert output["summaries"] == expected
+    assert output["forms"] == [expected, expected, expected, expected[:2]]
     # The package came with the model (code_paths), not from the process's own environment.
     assert Path(output["package"]).parts[-3:-1] == ("code", "summarizer")
 
@@ -166,7 +175,7 @@ def test_server_answers_good_requests(server: str, expected: list[str], model_di
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"dataframe_records": [{"text": "a document"}]}, "missing inputs ['document']"),
+        ({"dataframe_records": [{"text": "a document"}]}, "expected a 'document' column"),
         ({"dataframe_records": [{"document": None}]}, "document at row 0 is missing"),
         (
             {"dataframe_records": [{"document": "ok"}, {"document": "   "}]},
@@ -190,8 +199,12 @@ def test_server_answers_good_requests(server: str, expected: list[str], model_di
         # The limits of the serve section (the fixture's model has the defaults).
         ({"inputs": ["a b"], "params": {"beam_size": 11}}, "beam_size 11 is above"),
         ({"inputs": ["a b"] * 65}, "65 documents; at most 64 per request"),
-        ({"dataframe_records": []}, "missing inputs ['document']"),
+        ({"dataframe_records": []}, "no documents to summarize"),
         ('{"dataframe_records": [', "valid JSON"),
+        # Python's json reads Infinity; a non-finite option is refused like params.yaml's .inf.
+        ('{"inputs": ["a b"], "params": {"alpha": Infinity}}', "alpha: Input should be a finite"),
+        # Was a 500 (RecursionError in the server's log).
+        ('{"inputs": ' + "[" * 100_000 + "]" * 100_000 + "}", "more than 32 levels deep"),
         ({"documents": ["a"]}, "dataframe_records"),
         (
             {"dataframe_records": [{"document": "a b c"}], "params": {"beam_size": 0}},

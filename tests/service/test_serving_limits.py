@@ -54,6 +54,14 @@ def invoke(client: TestClient, body: object) -> tuple[int, dict]:
 def test_good_request_is_answered(client: TestClient, model_dir: Path) -> None:
     expected = [s.text for s in Summarizer.from_dir(model_dir).summarize(DOCUMENTS, DECODE)]
     assert invoke(client, {"inputs": DOCUMENTS}) == (200, {"predictions": expected})
+    # Without an input schema MLflow passes these on as parsed: 0-d arrays, lists of them.
+    assert invoke(client, {"inputs": {"document": DOCUMENTS}}) == (200, {"predictions": expected})
+    records = [{"document": document} for document in DOCUMENTS]
+    assert invoke(client, {"inputs": records}) == (200, {"predictions": expected})
+    assert invoke(client, {"inputs": {"document": DOCUMENTS[0]}}) == (
+        200,
+        {"predictions": expected[:1]},
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
@@ -13,8 +15,10 @@ from summarizer.config import DecodeParams, ServeParams
 from summarizer.inference import Summarizer
 from summarizer.registry import pip_requirements
 from summarizer.registry.pyfunc import (
+    MAX_JSON_DEPTH,
     SummarizerModel,
     check_limits,
+    check_raw_request,
     decode_options,
     documents_from_input,
     model_signature,
@@ -39,14 +43,22 @@ def test_every_input_form_gives_the_inference_path_summaries(
     expected = [s.text for s in Summarizer.from_dir(model_dir).summarize(DOCUMENTS, DECODE)]
     forms = [
         pd.DataFrame({"document": DOCUMENTS, "id": [1, 2, 3]}),  # extra columns are ignored
+        pd.DataFrame({"id": [1, 2, 3], "document": DOCUMENTS}),
         DOCUMENTS,
+        tuple(DOCUMENTS),
         {"document": DOCUMENTS},
+        [{"document": document} for document in DOCUMENTS],
         pd.Series(DOCUMENTS),
+        # What MLflow's parser makes of {"inputs": [...]} and {"inputs": {"document": [...]}}.
+        np.array(DOCUMENTS),
+        {"document": np.array(DOCUMENTS)},
+        [{"document": np.array(document)} for document in DOCUMENTS],
     ]
     for form in forms:
         assert model.predict(None, form) == expected
     assert model.predict(None, DOCUMENTS[0]) == expected[:1]
     assert model.predict(None, {"document": DOCUMENTS[1]}) == expected[1:2]
+    assert model.predict(None, {"document": np.array(DOCUMENTS[2])}) == expected[2:]
 
 
 def test_request_options_override_the_training_defaults(
@@ -69,6 +81,10 @@ def test_request_options_override_the_training_defaults(
         (["fine", 3], "document at row 1 is of type int"),
         (["  \n"], "document at row 0 is empty"),
         (42, "got int"),
+        ({"document": 42}, "document at row 0 is of type int"),
+        ({"document": [["a"]]}, "document at row 0 is of type list"),
+        ([{"document": "fine"}, {"text": "b"}], "document at row 1 is missing"),
+        (pd.DataFrame(), "no documents"),
     ],
 )
 def test_bad_documents_are_invalid_parameter_errors(model_input: object, message: str) -> None:
@@ -83,6 +99,8 @@ def test_bad_documents_are_invalid_parameter_errors(model_input: object, message
         ({"beam_size": 0}, "beam_size: Input should be greater than or equal to 1"),
         ({"length_penalty": "long"}, "length_penalty: Input should be 'none', 'avg' or 'gnmt'"),
         ({"beam": 3}, r"request params: unknown option\(s\) beam; allowed: beam_size, "),
+        ({"alpha": float("inf")}, r"\n  alpha: Input should be a finite number"),
+        ({"alpha": float("nan")}, r"\n  alpha: Input should be a finite number"),
     ],
 )
 def test_bad_options_are_invalid_parameter_errors(params: dict, message: str) -> None:
@@ -93,7 +111,8 @@ def test_bad_options_are_invalid_parameter_errors(params: dict, message: str) ->
 
 def test_signature_declares_every_decoding_option_with_its_default() -> None:
     signature = model_signature(DECODE)
-    assert signature.inputs.input_names() == ["document"]
+    # No input schema: MLflow would turn a list of strings into column 0 and refuse it.
+    assert signature.inputs is None
     defaults = {spec.name: spec.default for spec in signature.params.params}
     assert defaults == DECODE.model_dump()
     pins = pip_requirements()
@@ -133,3 +152,26 @@ def test_time_budget_stays_under_the_server_timeout(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "10")
     assert time_budget(ServeParams(max_seconds=45)) == pytest.approx(8.0)
     assert time_budget(ServeParams(max_seconds=2)) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # Python's parser gives up near 1,000 levels with a RecursionError (was a 500).
+        ('{"inputs": ' + "[" * 100_000 + "]" * 100_000 + "}", "more than 32 levels deep"),
+        ('{"dataframe_records": ' + "[" * 33 + "]" * 33 + "}", "more than 32 levels deep"),
+        # Python's json reads JSON's non-standard Infinity and NaN as floats.
+        ('{"inputs": ["a b"], "params": {"alpha": Infinity}}', "alpha: Input should be a finite"),
+        ('{"inputs": ["a b"], "params": {"alpha": -Infinity}}', "alpha: Input should be a finite"),
+        ('{"inputs": ["a b"], "params": {"alpha": NaN}}', "alpha: Input should be a finite"),
+    ],
+)
+def test_raw_request_too_deep_or_not_finite_is_a_400(
+    model: SummarizerModel, body: str, message: str
+) -> None:
+    with pytest.raises(MlflowException, match=message) as raised:
+        check_raw_request(body, model)
+    assert raised.value.get_http_status_code() == 400
+    deepest_valid = {"dataframe_split": {"columns": ["document"], "data": [["a b"]]}}
+    check_raw_request(json.dumps(deepest_valid), model)
+    assert MAX_JSON_DEPTH >= 4

@@ -1,6 +1,7 @@
 """A throw-away PostgreSQL cluster and the team's tracking server on it
-(``summarizer tracking-server``), with artifacts proxied into a temporary directory; and one
-tiny ``dvc repro`` against that server, with a DVC remote (a local directory) as its default.
+(``summarizer tracking-server``, logins on, as the README starts it), with artifacts proxied into
+a temporary directory and the README's accounts; and one tiny ``dvc repro`` against that server
+as the pipeline's account, with a DVC remote (a local directory) as its default.
 
 PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` user
 (``runuser``), in a directory that user owns: pytest's own temporary directories are private to
@@ -17,7 +18,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,16 @@ from tests.service.test_serving import free_port
 PASSWORD = "team-secret"
 USER = "mlflow"
 DATABASE = "mlflow"
+AUTH_DATABASE = "mlflow_auth"  # the users' store: its own database on the same server
+ADMIN = ("admin", "admin-secret-1234")
+# The README's role split: the pipeline logs runs, registers versions and moves @challenger
+# (EDIT on the model); release moves @champion (MANAGE: it created the model); reader looks and
+# loads (the default permission).
+ACCOUNTS = {
+    "pipeline": "pipeline-secret-1234",
+    "release": "release-secret-1234",
+    "reader": "reader-secret-1234",
+}
 
 
 @dataclass
@@ -48,6 +60,79 @@ class TrackingServer:
     url: str
     artifacts: Path
     postgres: Postgres
+    accounts: dict[str, str] = field(default_factory=dict)  # user -> password (admin included)
+
+    def login(self, user: str) -> tuple[str, str]:
+        return user, self.accounts[user]
+
+    def env(self, user: str | None) -> dict[str, str]:
+        """A client's environment: the server as store and registry, logged in as ``user``
+        (None: anonymous)."""
+        # The registry too: `mlflow.set_registry_uri` in earlier tests of this process leaves
+        # MLFLOW_REGISTRY_URI in os.environ, and `mlflow models serve` would read that store.
+        env = {"MLFLOW_TRACKING_URI": self.url, "MLFLOW_REGISTRY_URI": self.url}
+        if user is not None:
+            env |= {
+                "MLFLOW_TRACKING_USERNAME": user,
+                "MLFLOW_TRACKING_PASSWORD": self.accounts[user],
+            }
+        return env
+
+    @contextmanager
+    def as_user(self, user: str) -> Iterator[None]:
+        """MLflow clients made in this process inside the block log in as ``user``."""
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in self.env(user).items():
+                patch.setenv(key, value)
+            yield
+
+    def client(self):  # -> MlflowClient; log in with as_user
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+
+
+def create_database(postgres: Postgres, name: str) -> None:
+    import psycopg
+
+    admin = postgres.uri().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+
+
+def write_auth_config(path: Path, postgres: Postgres, default_permission: str = "READ") -> Path:
+    """The README's basic_auth.ini (configs/team/basic_auth.ini filled in)."""
+    users = postgres.uri().replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0]
+    path.write_text(
+        "[mlflow]\n"
+        f"default_permission = {default_permission}\n"
+        f"database_uri = {users}/{AUTH_DATABASE}\n"
+        f"admin_username = {ADMIN[0]}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    return path
+
+
+def set_up_accounts(url: str) -> None:
+    """The README's Team setup, over MLflow's REST API: the admin creates the accounts; release
+    creates the registered model (so it holds MANAGE on it) and grants the pipeline EDIT."""
+    import requests
+
+    def call(login: tuple[str, str], path: str, body: dict) -> None:
+        response = requests.post(f"{url}{path}", json=body, auth=login, timeout=30)
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+
+    for user, password in ACCOUNTS.items():
+        call(ADMIN, "/api/2.0/mlflow/users/create", {"username": user, "password": password})
+    release = ("release", ACCOUNTS["release"])
+    call(release, "/api/2.0/mlflow/registered-models/create", {"name": MODEL})
+    grant = {
+        "username": "pipeline",
+        "resource_type": "registered_model",
+        "resource_id": MODEL,
+        "permission": "EDIT",
+    }
+    call(release, "/api/3.0/mlflow/users/permissions/grant", grant)
 
 
 def _as_postgres(command: list[str]) -> list[str]:
@@ -67,8 +152,6 @@ def postgres() -> Iterator[Postgres]:
         missing.append("runuser (PostgreSQL refuses to run as root)")
     if missing:
         pytest.skip(f"PostgreSQL tools not on PATH: {', '.join(missing)}")
-    import psycopg
-
     root = Path(tempfile.mkdtemp(prefix="summarizer-pg-"))
     password_file = root / "password"
     password_file.write_text(PASSWORD + "\n")
@@ -84,9 +167,8 @@ def postgres() -> Iterator[Postgres]:
     _run(_as_postgres([*pg_ctl, "-o", options, "start"]), "pg_ctl start")
     try:
         cluster = Postgres(port)
-        admin = cluster.uri().rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f"CREATE DATABASE {DATABASE}")
+        for database in (DATABASE, AUTH_DATABASE):
+            create_database(cluster, database)
         yield cluster
     finally:
         subprocess.run(_as_postgres([*pg_ctl, "-m", "fast", "stop"]), capture_output=True)
@@ -107,7 +189,10 @@ def tracking_server(
     artifacts = root / "artifacts"
     port = free_port()
     env = server_env(
-        MLFLOW_BACKEND_STORE_URI=postgres.uri(), MLFLOW_ARTIFACTS_DESTINATION=str(artifacts)
+        MLFLOW_BACKEND_STORE_URI=postgres.uri(),
+        MLFLOW_ARTIFACTS_DESTINATION=str(artifacts),
+        MLFLOW_AUTH_CONFIG_PATH=str(write_auth_config(root / "basic_auth.ini", postgres)),
+        MLFLOW_AUTH_ADMIN_PASSWORD=ADMIN[1],
     )
     log_file = root / "server.log"
     with open(log_file, "w") as log:
@@ -122,7 +207,8 @@ def tracking_server(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(process, f"{url}/health", log_file, "summarizer tracking-server")
-        yield TrackingServer(url, artifacts, postgres)
+        set_up_accounts(url)
+        yield TrackingServer(url, artifacts, postgres, {ADMIN[0]: ADMIN[1], **ACCOUNTS})
     finally:
         stop_process_group(process)
 
@@ -156,9 +242,7 @@ def reproduced(
     added = workspace.dvc("remote", "add", "-d", "storage", str(remote))
     assert added.returncode == 0, added.stderr
     workspace.git("commit", "-q", "-am", "team remote")
-    # The registry too: `mlflow.set_registry_uri` in earlier tests of this process leaves
-    # MLFLOW_REGISTRY_URI in os.environ, and `mlflow models serve` would read that store.
-    env = {"MLFLOW_TRACKING_URI": tracking_server.url, "MLFLOW_REGISTRY_URI": tracking_server.url}
+    env = tracking_server.env("pipeline")
     started = time.monotonic()
     repro = workspace.dvc("repro", env=env, timeout=1200)
     assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from mlflow.tracking import MlflowClient
 
 from tests.pipeline.workspace import Workspace
 from tests.service.conftest import stop_process_group, wait_until_up
@@ -24,8 +23,17 @@ def test_runs_and_artifacts_live_on_the_server(
     reproduced: Reproduced, tracking_server: TrackingServer
 ) -> None:
     root = reproduced.workspace.root
-    client = MlflowClient(tracking_uri=tracking_server.url, registry_uri=tracking_server.url)
+    client = tracking_server.client()
     run_id = json.loads((root / "models" / "mlflow_run.json").read_text())["run_id"]
+    with tracking_server.as_user("reader"):
+        check_run_on_server(client, run_id, root)
+    # The server keeps them; nothing in the workspace, so no client needs the server's disk.
+    assert list(tracking_server.artifacts.rglob("*.csv")), "no artifact on the server's side"
+    for local_store in ("mlartifacts", "mlruns", "mlflow.db"):
+        assert not (root / local_store).exists(), f"{local_store} written into the workspace"
+
+
+def check_run_on_server(client, run_id: str, root: Path) -> None:
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["model.hidden_dim"] == str(PARAMS["model"]["hidden_dim"])
@@ -37,10 +45,6 @@ def test_runs_and_artifacts_live_on_the_server(
     history = client.list_artifacts(run_id, "training")
     downloaded = Path(client.download_artifacts(run_id, history[0].path, str(root.parent)))
     assert downloaded.stat().st_size > 0
-    # The server keeps them; nothing in the workspace, so no client needs the server's disk.
-    assert list(tracking_server.artifacts.rglob("*.csv")), "no artifact on the server's side"
-    for local_store in ("mlartifacts", "mlruns", "mlflow.db"):
-        assert not (root / local_store).exists(), f"{local_store} written into the workspace"
 
 
 def test_registered_version_is_traceable_promoted_and_served(
@@ -49,15 +53,32 @@ def test_registered_version_is_traceable_promoted_and_served(
     workspace = reproduced.workspace
     report = json.loads((workspace.root / "reports" / "register.json").read_text())
     assert report["registered"] is True, report["reason"]
-    client = MlflowClient(tracking_uri=tracking_server.url, registry_uri=tracking_server.url)
-    version = client.get_model_version(MODEL, report["version"])
+    with tracking_server.as_user("reader"):
+        version = tracking_server.client().get_model_version(MODEL, report["version"])
     assert version.tags["dvc_remote"] == str(reproduced.remote)
     assert version.tags["git_commit"] == workspace.git("rev-parse", "HEAD").strip()
     assert len(version.tags["data_hash"]) == 64
+    assert len(version.tags["model_digest"]) == 64
 
-    promoted = workspace.run("summarizer", "promote", "--reason", "team", env=reproduced.env)
+    # The pipeline's account registers, but moving @champion is a release: MANAGE on the model.
+    as_pipeline = workspace.run("summarizer", "promote", "--reason", "team", env=reproduced.env)
+    assert as_pipeline.returncode == 1, as_pipeline.stdout + as_pipeline.stderr
+    message = " ".join(as_pipeline.stderr.split())
+    assert "needs MANAGE permission" in message, message
+    assert "Traceback" not in as_pipeline.stderr
+    with tracking_server.as_user("reader"):
+        assert "champion" not in tracking_server.client().get_registered_model(MODEL).aliases
+
+    release = tracking_server.env("release")
+    promoted = workspace.run("summarizer", "promote", "--reason", "team", env=release)
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     assert f"-> version {report['version']}" in promoted.stdout
+
+    # A teammate with read access summarizes with the champion from the CLI ...
+    reader = tracking_server.env("reader")
+    summarized = workspace.run("summarizer", "summarize", reproduced.document, env=reader)
+    assert summarized.returncode == 0, summarized.stdout + summarized.stderr
+    assert summarized.stdout.strip()
 
     port = free_port()
     log_file = tmp_path / "serve.log"
@@ -66,7 +87,7 @@ def test_registered_version_is_traceable_promoted_and_served(
         server = subprocess.Popen(
             [*command, "--env-manager", "local", "-p", str(port)],
             cwd=tmp_path,  # away from the workspace: the model comes from the server alone
-            env=server_env(**reproduced.env),
+            env=server_env(**reader),  # ... and serves it over HTTP
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

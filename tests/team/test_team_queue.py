@@ -7,7 +7,6 @@ only trains (one epoch each)."""
 from __future__ import annotations
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from tests.pipeline.test_experiments import finished_runs, run_two_queued
 from tests.pipeline.workspace import Workspace
@@ -24,7 +23,8 @@ def test_two_queued_experiments_both_record_on_the_server(
     overrides = ("train.max_epochs=1", f"tracking.experiment={EXPERIMENT}")
     run_two_queued(pushed, reproduced.env, *overrides)
 
-    runs = finished_runs(MlflowClient(tracking_uri=tracking_server.url), EXPERIMENT)
+    with tracking_server.as_user("reader"):
+        runs = finished_runs(tracking_server.client(), EXPERIMENT)
     for run in runs:
         assert run.data.params["train.max_epochs"] == "1"
         assert any(name.endswith("loss") for name in run.data.metrics), run.data.metrics

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from summarizer.training import CheckpointError, CheckpointStore, load_checkpoint
+from tests.file_size_limit import python_limited
 
 
 def a_state(step: int = 1) -> dict:
@@ -106,3 +107,96 @@ def test_a_damaged_last_checkpoint_is_set_aside_with_a_warning(
     assert not store.last.exists()
     assert (tmp_path / "last.pt.unusable").read_bytes() == broken
     assert "damaged or truncated" in caplog.text and "starting afresh" in caplog.text
+
+
+def finished_run(directory: Path) -> tuple[CheckpointStore, dict[str, bytes]]:
+    """The checkpoints a finished run of fingerprint ``old`` leaves, and their bytes."""
+    store = CheckpointStore(directory, fingerprint="old", metadata={"run_id": "good"})
+    store.save_best(a_state(1), finished=True)
+    store.save_last(a_state(1), finished=True)
+    return store, {name: (directory / name).read_bytes() for name in ("best.pt", "last.pt")}
+
+
+def test_a_new_run_keeps_the_last_good_runs_files_until_its_first_best(tmp_path: Path) -> None:
+    _, good = finished_run(tmp_path)
+    new = CheckpointStore(tmp_path, fingerprint="new", metadata={"run_id": "bad"})
+    assert new.resumable() is None
+    new.start_fresh()
+    assert new.current == tmp_path / "pending.pt"
+    new.save_last(a_state(2), finished=False)  # every few steps, and at an epoch end
+    new.save_last(a_state(3), finished=False)
+    assert {name: (tmp_path / name).read_bytes() for name in good} == good
+
+    # Killed here: running again resumes the new run from pending.pt, and still keeps the files.
+    again = CheckpointStore(tmp_path, fingerprint="new")
+    state = again.resumable()
+    assert state is not None and state["progress"]["global_step"] == 3
+    assert again.current == tmp_path / "pending.pt"
+    assert again.resumable_metadata() == {"run_id": "bad"}
+    assert {name: (tmp_path / name).read_bytes() for name in good} == good
+
+    # Its first best: best.pt and last.pt become the new run's, pending.pt goes.
+    again.save_best(a_state(4), finished=False)
+    assert not (tmp_path / "last.pt").exists()  # the old run's last.pt is never beside it
+    again.save_last(a_state(4), finished=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
+    assert torch.equal(again.load_best()["model"]["weight"], torch.full((2, 3), 4.0))
+    assert CheckpointStore(tmp_path, fingerprint="new").resumable() is not None
+
+
+def test_a_full_disk_at_the_first_best_leaves_the_old_files(tmp_path: Path) -> None:
+    _, good = finished_run(tmp_path)
+    size = len(good["best.pt"])
+    result = python_limited(
+        f"""
+        import torch
+        from summarizer.training import CheckpointStore
+        store = CheckpointStore({str(tmp_path)!r}, fingerprint="new")
+        store.start_fresh()
+        store.save_last({{"w": torch.zeros(10)}}, finished=False)  # small: fits
+        store.save_best({{"w": torch.zeros({size})}}, finished=False)  # 4 bytes each: does not
+        """,
+        limit=size,
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert f"WriteError: {tmp_path / 'best.pt'}: cannot be written (File too large" in error
+    assert "nothing was replaced" in error
+    assert {name: (tmp_path / name).read_bytes() for name in good} == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt", "pending.pt"]
+
+
+def test_an_interrupted_old_run_resumes_beside_a_newer_pending_one(tmp_path: Path) -> None:
+    old = CheckpointStore(tmp_path, fingerprint="old")
+    old.save_best(a_state(1), finished=False)
+    old.save_last(a_state(2), finished=False)  # interrupted after its first epoch
+    newer = CheckpointStore(tmp_path, fingerprint="new")
+    newer.start_fresh()
+    newer.save_last(a_state(9), finished=False)  # interrupted before its first best
+
+    back = CheckpointStore(tmp_path, fingerprint="old")
+    state = back.resumable()
+    assert state is not None and state["progress"]["global_step"] == 2
+    back.save_last(a_state(3), finished=True)
+    assert (tmp_path / "pending.pt").is_file()  # the newer run's, left for it to resume
+    state = CheckpointStore(tmp_path, fingerprint="new").resumable()
+    assert state is not None and state["progress"]["global_step"] == 9
+
+
+def test_a_fresh_run_resumes_nothing_and_drops_a_stale_pending_checkpoint(tmp_path: Path) -> None:
+    _, good = finished_run(tmp_path)
+    stale = CheckpointStore(tmp_path, fingerprint="new")
+    stale.start_fresh()
+    stale.save_last(a_state(5), finished=False)
+    fresh = CheckpointStore(tmp_path, fingerprint="new")
+    fresh.start_fresh()
+    assert fresh.resumable() is None
+    assert not (tmp_path / "pending.pt").exists()
+    assert {name: (tmp_path / name).read_bytes() for name in good} == good
+
+
+def test_the_best_checkpoint_of_other_params_is_not_exported(tmp_path: Path) -> None:
+    finished_run(tmp_path)
+    with pytest.raises(CheckpointError, match=r"best\.pt: is the best checkpoint of other params"):
+        CheckpointStore(tmp_path, fingerprint="new").load_best()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
 
-from summarizer.config import load_params
+from summarizer.config import Params, Section, load_params
 from summarizer.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -18,7 +19,7 @@ def write_params(tmp_path: Path, **changes) -> Path:
         *parents, leaf = dotted.split("__")
         node = params
         for key in parents:
-            node = node[key]
+            node = node.setdefault(key, {})
         node[leaf] = value
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -89,3 +90,53 @@ def test_params_are_strict_about_types(tmp_path: Path, key: str, value: object, 
     path = write_params(tmp_path, **{key: value})
     with pytest.raises(ConfigError, match=rf"{key.replace('__', '.')}: {expected}"):
         load_params(path)
+
+
+def float_params(model: type = Params, prefix: str = "") -> list[str]:
+    """Every float param of every section (``train.lr``, ``evaluate.decode.alpha``, ...)."""
+    keys = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            keys += float_params(annotation, key + ".")
+        elif annotation is float or float in typing.get_args(annotation):
+            keys.append(key)
+    return keys
+
+
+def test_every_float_param_is_found() -> None:
+    found = set(float_params())
+    assert {"train.lr", "train.weight_decay", "evaluate.decode.alpha", "serve.max_seconds"} <= found
+    assert {
+        "ingest.validation_size",
+        "evaluate.scoring.confidence",
+        "register.max_empty_share",
+    } <= (found)
+
+
+@pytest.mark.parametrize("key", float_params())
+def test_non_finite_float_params_are_named(tmp_path: Path, key: str) -> None:
+    # YAML's .inf passes a bound such as lr > 0 and trains an epoch of NaN loss.
+    for value in (float("inf"), float("-inf"), float("nan")):
+        path = write_params(tmp_path, **{key.replace(".", "__"): value})
+        with pytest.raises(ConfigError, match=rf"\n  {key}: Input should be a finite number"):
+            load_params(path)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("no-such-codec", "unknown encoding 'no-such-codec'; use a Python text codec"),
+        ("rot13", "'rot13' is not a text encoding"),
+        ("base64", "'base64' is not a text encoding"),
+    ],
+)
+def test_unknown_or_non_text_encoding_is_named(
+    tmp_path: Path, encoding: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"dataset\.encoding: {expected}"):
+        load_params(write_params(tmp_path, dataset__encoding=encoding))
+    assert load_params(write_params(tmp_path, dataset__encoding="latin-1")).dataset.encoding == (
+        "latin-1"
+    )

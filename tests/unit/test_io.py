@@ -10,6 +10,7 @@ import pytest
 
 from summarizer.errors import DataError
 from summarizer.io import atomic_directory, atomic_path, read_stage_table, write_json
+from tests.file_size_limit import python_limited
 
 
 def test_atomic_path_replaces_a_file_only_when_the_block_succeeds(tmp_path: Path) -> None:
@@ -70,3 +71,58 @@ def test_read_stage_table_names_the_stage_to_run(tmp_path: Path) -> None:
         read_stage_table(tmp_path / "bad.parquet", "ingest")
     pd.DataFrame({"a": [1], "b": [2]}).to_parquet(tmp_path / "ok.parquet")
     assert read_stage_table(tmp_path / "ok.parquet", "ingest", columns=["b"]).columns == ["b"]
+
+
+def last_line(stderr: str) -> str:
+    return stderr.strip().splitlines()[-1]
+
+
+def test_a_full_disk_names_the_file_and_replaces_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "metrics.json"
+    write_json(target, {"v": 1})
+    result = python_limited(
+        f"""
+        from summarizer.io import write_json
+        write_json({str(target)!r}, {{"v": "x" * 100_000}})
+        """,
+        limit=10_000,
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        f"summarizer.io.WriteError: {target}: cannot be written (File too large; the file size "
+        "limit (ulimit -f) is 10000 bytes); nothing was replaced"
+    )
+    assert target.read_text() == '{\n  "v": 1\n}\n'
+    assert sorted(p.name for p in target.parent.iterdir()) == ["metrics.json"]
+
+
+def test_a_full_disk_under_torch_and_nested_writes_names_the_final_output(tmp_path: Path) -> None:
+    # torch.save to a path loses the errno ("basic_ios::clear" or "unexpected pos"); the error
+    # still names the output, here a directory written inside another staged one.
+    model = tmp_path / "models" / "summarizer"
+    model.mkdir(parents=True)
+    (model / "model.pt").write_text("good")
+    result = python_limited(
+        f"""
+        import torch
+        from summarizer.io import atomic_directory
+        with atomic_directory({str(model)!r}) as outer, atomic_directory(outer) as tmp:
+            tmp.mkdir()
+            torch.save(torch.zeros(100_000), tmp / "model.pt")
+        """,
+        limit=10_000,
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    error = last_line(result.stderr)
+    assert error.startswith(f"summarizer.io.WriteError: {model}: cannot be written (PyTorch ")
+    assert error.endswith("the file size limit (ulimit -f) is 10000 bytes); nothing was replaced")
+    assert sorted(p.name for p in model.parent.iterdir()) == ["summarizer"]
+    assert (model / "model.pt").read_text() == "good"
+
+
+def test_errors_that_are_not_about_writing_pass_unchanged(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "out.txt") as tmp:
+        tmp.write_text((tmp_path / "missing.txt").read_text())  # an input, not the output
+    assert list(tmp_path.iterdir()) == []

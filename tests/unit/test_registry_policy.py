@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from summarizer.config import RegisterParams
-from summarizer.registry.gate import gate_registration, gate_tags
+from summarizer.registry.gate import gate_from_tags, gate_registration, gate_tags
 from summarizer.registry.policy import (
+    SMOKE_MAX_REPEATED_SHARE,
     RegistryError,
     best_version,
     challenger_target,
@@ -69,6 +70,16 @@ def test_stored_metrics_skip_tags_that_are_not_numbers() -> None:
     assert stored_metric(version, "rougeL_f") == 20.5
     assert stored_metric(version, "rouge1_f") is None
     assert stored_metric(version, "rouge2_f") is None
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "infinity"])
+def test_a_metric_that_is_not_a_finite_number_counts_as_missing(text: str) -> None:
+    # float("nan") parses, and nan compares False with everything: it would never be "worse".
+    version = Version("1", {"metric.rougeL_f": text, "metric.rouge1_f": "30.5"})
+    assert stored_metrics(version.tags) == {"rouge1_f": 30.5}
+    assert stored_metric(version, "rougeL_f") is None
+    best = best_version([version, scored("2", 6.8138)], "rougeL_f", greater_is_better=True)
+    assert (best.version.version, best.incomparable) == ("2", ["1"])
 
 
 def test_better_is_strict_in_both_directions() -> None:
@@ -268,6 +279,104 @@ def test_a_report_the_gate_cannot_read_fails_it() -> None:
     assert not not_a_number.passed
 
 
+# ----------------------------------------------------------------------- the gate from tags
+def registered_tags(value: float, report: dict, **settings: object) -> dict[str, str]:
+    """The tags the register stage writes on a version: its metrics and what the gate measured
+    (registered with ``settings``, which may be more lenient than the gate re-applied)."""
+    verdict = gate(value, report, **settings)
+    return {
+        **metric_tags({"rougeL_f": value, "rouge1_f": value + 8}),
+        **gate_tags(verdict),
+        "selection_metric": "rougeL_f",
+    }
+
+
+def test_the_gate_from_a_registered_versions_tags_is_the_registration_verdict() -> None:
+    tags = registered_tags(22.1417, DEFAULT_EVALUATION)
+    verdict = gate_from_tags(tags, RegisterParams())
+    assert verdict.passed and verdict.reasons == []
+    registered = gate(22.1417, DEFAULT_EVALUATION)
+    assert [(c.name, c.value, c.threshold) for c in verdict.checks] == [
+        (c.name, c.value, c.threshold) for c in registered.checks
+    ]
+
+
+def test_the_gate_from_tags_refuses_a_version_below_the_baseline() -> None:
+    """Issue 21: with no champion, promote crowned a version scoring ROUGE-L 6.81 against the
+    baseline's 25.18 (registered with the baseline switched off, or by hand)."""
+    tags = registered_tags(6.8138, evaluation(baseline=25.18), require_beat_baseline=False)
+    tags["baseline.lead_words_8"] = "25.18"
+    verdict = gate_from_tags(tags, RegisterParams())
+    assert not verdict.passed
+    assert verdict.reasons == ["rougeL_f 6.8138 does not beat the baseline lead_words_8 (25.1800)"]
+    # The params of now decide: with the baseline switched off, it passes.
+    assert gate_from_tags(tags, RegisterParams(require_beat_baseline=False)).passed
+
+
+def test_the_gate_from_tags_uses_the_thresholds_of_now() -> None:
+    tags = registered_tags(23.0, evaluation(distinct_prediction_share=0.13), min_distinct_share=0.1)
+    assert gate_from_tags(tags, RegisterParams(min_distinct_share=0.1)).passed
+    assert gate_from_tags(tags, RegisterParams()).reasons == [
+        "distinct_prediction_share 0.1300 is below the minimum 0.8 (register.min_distinct_share)"
+    ]
+
+
+def test_a_version_without_the_gate_tags_cannot_be_verified() -> None:
+    # Created by hand (from the UI, or by the register of before): only a score.
+    verdict = gate_from_tags({"metric.rougeL_f": "99.0"}, RegisterParams())
+    assert verdict.reasons == [
+        "the gate cannot be verified: no baseline.<name> tag (the baseline's rougeL_f)",
+        "the gate cannot be verified: no finite check.distinct_prediction_share tag",
+        "the gate cannot be verified: no finite check.empty_prediction_share tag",
+        "the gate cannot be verified: no finite check.repeated_trigram_rate tag",
+    ]
+    # Without the baseline requirement, the baseline tags are not needed; the checks are.
+    lenient = gate_from_tags(
+        {"metric.rougeL_f": "99.0"}, RegisterParams(require_beat_baseline=False)
+    )
+    assert len(lenient.reasons) == 3 and "baseline" not in " ".join(lenient.reasons)
+
+
+def test_a_version_without_its_metric_or_with_one_missing_check_fails_the_gate() -> None:
+    tags = registered_tags(22.1417, DEFAULT_EVALUATION)
+    del tags["metric.rougeL_f"]
+    assert gate_from_tags(tags, RegisterParams()).reasons == [
+        "the gate cannot be verified: the version stores no rougeL_f (tag metric.rougeL_f)"
+    ]
+    tags = registered_tags(22.1417, DEFAULT_EVALUATION)
+    del tags["check.repeated_trigram_rate"]
+    assert gate_from_tags(tags, RegisterParams()).reasons == [
+        "the gate cannot be verified: no finite check.repeated_trigram_rate tag"
+    ]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf"])
+def test_a_version_whose_metric_or_baseline_is_not_finite_fails_the_gate(text: str) -> None:
+    tags = {**registered_tags(22.1417, DEFAULT_EVALUATION), "metric.rougeL_f": text}
+    assert gate_from_tags(tags, RegisterParams()).reasons == [
+        f"the gate cannot be verified: its rougeL_f is '{text}' (tag metric.rougeL_f), "
+        "not a finite number"
+    ]
+    tags = {**registered_tags(22.1417, DEFAULT_EVALUATION), "baseline.lead_words_8": text}
+    assert gate_from_tags(tags, RegisterParams()).reasons == [
+        f"the gate cannot be verified: baseline.lead_words_8 is '{text}', not a finite number"
+    ]
+
+
+def test_the_gate_from_tags_ranks_by_the_metric_the_version_was_selected_by() -> None:
+    # The baseline tags hold the baseline's value of the version's selection metric.
+    tags = {
+        "metric.rougeL_f": "5.0",
+        "metric.rouge1_f": "30.0",
+        "selection_metric": "rouge1_f",
+        "baseline.lead_words_8": "21.3",
+        **{k: v for k, v in registered_tags(22.0, DEFAULT_EVALUATION).items() if "check." in k},
+    }
+    assert gate_from_tags(tags, RegisterParams()).passed
+    lower = gate_from_tags(tags, RegisterParams(greater_is_better=False))
+    assert lower.reasons == ["rouge1_f 30.0000 does not beat the baseline lead_words_8 (21.3000)"]
+
+
 # --------------------------------------------------------------------------------- smoke test
 DOCUMENTS = [f"document {index} about something else entirely ." for index in range(6)]
 
@@ -319,6 +428,45 @@ def test_the_same_few_words_for_every_document_fail_the_smoke_check() -> None:
     assert smoke_problems(DOCUMENTS, shuffled) == [
         "2 different words over the summaries of 6 unrelated documents (arrest, police)"
     ]
+
+
+def test_a_model_writing_a_few_words_over_and_over_fails_the_smoke_check() -> None:
+    """Issue 21: "the the the next the the three the the tuesday" passed, since it is not one
+    word repeated: 6 of its 10 words repeat a word already written."""
+    looping = "the the the next the the three the the tuesday"
+    working = [
+        "eu finance ministers agree to cut budget",
+        "powerful earthquake hits northern tokyo",
+        "police arrest five anti-nuclear protesters",
+        "yankees beat red sox #-#",
+        "oil prices close sharply",
+    ]
+    assert smoke_problems(DOCUMENTS, [looping, *working]) == [
+        "summary of document(s) 0 mostly repeating its own words: 6 of 10 words are repeats in "
+        f"{looping!r} (at most 50% may be)"
+    ]
+    every = ["the the the next the the three the the tuesday", "the the the japan the the the"]
+    problems = smoke_problems(DOCUMENTS, every * 3)
+    assert problems[0].startswith("summary of document(s) 0, 1, 2, 3, 4, 5 mostly repeating")
+    assert problems[1] == "2 distinct summaries for 6 unrelated documents"
+
+
+def test_a_stutter_is_not_a_broken_model() -> None:
+    # The default model's worst repetitions: a quality issue for ROUGE, not a broken model.
+    stutters = [
+        "bank of us markets to remain calm in calm",
+        "factory orders orders #.# percent in september",
+        "powerful earthquake hits northern tokyo",
+        "police arrest five anti-nuclear protesters",
+        "yankees beat red sox #-#",
+        "oil prices close sharply",
+    ]
+    assert smoke_problems(DOCUMENTS, stutters) == []
+    # At the limit: half of the words are repeats (the barely trained test model's worst).
+    half = "heavy dutch dutch tin dutch international international dutch"
+    assert SMOKE_MAX_REPEATED_SHARE == 0.5
+    assert smoke_problems(DOCUMENTS[:1], [half]) == []
+    assert smoke_problems(DOCUMENTS[:1], [half + " dutch"]) != []
 
 
 def test_empty_or_missing_smoke_summaries_fail() -> None:
@@ -488,6 +636,29 @@ def test_a_target_without_the_metric_counts_as_worse() -> None:
 def test_a_champion_without_the_metric_does_not_block() -> None:
     guard = guard_promotion(scored("3", 10), scored("2", None))
     assert guard.passed and guard.check == "ok: cannot compare: rougeL_f missing on version 2"
+
+
+@pytest.mark.parametrize("text", ["nan", "inf"])
+def test_a_target_whose_metric_is_not_finite_is_refused_even_when_forced(text: str) -> None:
+    """Issue 21: a version tagged ``nan`` was promoted over a real score ("rougeL_f nan vs
+    champion ... 6.8138: ok"): nan compares False, so it was never "worse"."""
+    refusal = (
+        f"not promotable: its rougeL_f is '{text}', not a finite number, so it cannot be "
+        "compared with any score (--force does not override this)"
+    )
+    for champion in (scored("1", 6.8138), None):
+        for force in (False, True):
+            guard = guard_promotion(scored("2", text), champion, force=force)
+            assert not guard.passed and guard.check == refusal
+
+
+def test_a_champion_whose_metric_is_not_finite_does_not_block() -> None:
+    guard = guard_promotion(scored("3", 22.0), scored("2", "nan"))
+    assert guard.passed
+    assert guard.check == (
+        "ok: cannot compare: the champion version 2 has rougeL_f 'nan', not a finite number, "
+        "so it does not block"
+    )
 
 
 def test_the_metric_is_the_given_one_else_the_one_the_version_was_selected_by() -> None:

@@ -12,6 +12,7 @@ import pytest
 from summarizer.errors import DataError
 from summarizer.evaluation.files import read_texts, score_files
 from summarizer.evaluation.scoring import ScoringOptions
+from tests.conftest import DATASETS
 
 NO_CI = ScoringOptions(bootstrap_samples=0)
 
@@ -113,3 +114,30 @@ def test_score_files_rejects_multi_text_predictions(tmp_path: Path) -> None:
     (tmp_path / "ref.txt").write_text("a\n", encoding="utf-8")
     with pytest.raises(DataError, match="one text per line"):
         score_files(tmp_path / "pred.jsonl", [tmp_path / "ref.txt"], prediction_field="s")
+
+
+def test_score_command_names_the_tokenizer_for_text_it_would_drop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no params.yaml: the built-in scoring defaults
+    with open(DATASETS / "tatoeba_cmn" / "cmn.txt", encoding="utf-8-sig") as handle:
+        chinese = [next(handle).split("\t")[1] for _ in range(250)][200:]
+    Path("ref.txt").write_text("\n".join(chinese) + "\n", encoding="utf-8")
+    Path("pred.txt").write_text("\n".join(chinese) + "\n", encoding="utf-8")
+
+    # Was a table of 0.00 and exit 0: the default tokenizer keeps ASCII letters and digits only.
+    refused = CliRunner().invoke(app, ["score", "pred.txt", "ref.txt", "--output", "m.json"])
+    assert refused.exit_code == 1
+    assert "--tokenizer unicode" in " ".join(refused.output.split())
+    assert not Path("m.json").exists()
+
+    scored = CliRunner().invoke(
+        app, ["score", "pred.txt", "ref.txt", "--tokenizer", "unicode", "--output", "m.json"]
+    )
+    assert scored.exit_code == 0, scored.output
+    metrics = json.loads(Path("m.json").read_text(encoding="utf-8"))
+    assert metrics["rouge1_f"] == metrics["rouge2_f"] == metrics["rougeL_f"] == 100.0

@@ -7,6 +7,7 @@ wrapping (×100, best reference, truncation) shows up as a plain number mismatch
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from rouge_score import rouge_scorer, tokenizers
@@ -15,11 +16,15 @@ from summarizer.config import ScoreConvention, ScoringParams, load_params
 from summarizer.data.formats import join_sentences
 from summarizer.errors import ConfigError, DataError
 from summarizer.evaluation.scoring import (
+    MIN_KEPT_SHARE,
     ScoringOptions,
     UnicodeTokenizer,
+    check_tokenizer,
+    kept_share,
     score_corpus,
     truncate_bytes,
 )
+from tests.conftest import DATASETS
 
 # Bootstrap off unless a test is about it: faster, and the point values do not depend on it.
 NO_CI = ScoringOptions(bootstrap_samples=0)
@@ -153,17 +158,71 @@ def test_duc_75_byte_truncation_cuts_prediction_only() -> None:
 
 
 # -------------------------------------------------------------------------------- tokenizer
-def test_default_tokenizer_drops_non_ascii_unicode_keeps_it() -> None:
+def test_default_tokenizer_refuses_text_it_would_drop_unicode_keeps_it() -> None:
     prediction, reference = "καλημέρα κόσμε", "καλημέρα φίλε"
-    # rouge-score's tokenizer keeps only [a-z0-9]: both texts become empty and score 0.
-    assert _one(prediction, reference)["rouge1_f"] == 0.0
+    # rouge-score's tokenizer keeps only [a-z0-9]: both texts would become empty and score 0.
+    with pytest.raises(ConfigError, match=r"evaluate\.scoring\.tokenizer: unicode"):
+        _one(prediction, reference)
     # The Unicode tokenizer keeps Greek words: 1 of 2 unigrams match.
     assert _one(prediction, reference, tokenizer="unicode")["rouge1_f"] == pytest.approx(50.0)
 
 
+def _tatoeba(count: int) -> tuple[list[str], list[str]]:
+    """The first ``count`` real English and Chinese sentences of the Tatoeba pairs."""
+    with open(DATASETS / "tatoeba_cmn" / "cmn.txt", encoding="utf-8-sig") as handle:
+        pairs = [next(handle).split("\t")[:2] for _ in range(count)]
+    return [english for english, _ in pairs], [chinese for _, chinese in pairs]
+
+
+@pytest.mark.parametrize("language", ["chinese", "arabic"])
+def test_perfect_non_english_predictions_name_the_tokenizer_or_score_100(language: str) -> None:
+    if language == "chinese":
+        references = _tatoeba(300)[1][200:]
+    else:
+        references = ["قالت الحكومة يوم الاثنين إنها ستخفض الضرائب", "اعتقلت الشرطة رجلين في باريس"]
+    # Was ROUGE 0.00 with exit 0: rouge-score's default tokenizer drops every character.
+    with pytest.raises(ConfigError) as raised:
+        score_corpus(references, references, NO_CI)
+    message = str(raised.value)
+    assert re.search(r"keeps [0-4]?\d% of the references' letters and digits", message)
+    assert "evaluate.scoring.tokenizer: unicode" in message and "--tokenizer unicode" in message
+    unicode = score_corpus(
+        references, references, ScoringOptions(bootstrap_samples=0, tokenizer="unicode")
+    )
+    assert all(value == pytest.approx(100.0) for value in unicode.mean.values())
+
+
+def test_chinese_is_scored_character_by_character() -> None:
+    # One character of five differs: 4 of 5 unigrams and 2 of 4 bigrams match. As one token per
+    # sentence (no spaces in Chinese) this scored 0.
+    scores = _one("今天天氣很", "今天天气很", tokenizer="unicode")
+    assert scores["rouge1_f"] == pytest.approx(80.0)
+    assert scores["rouge2_f"] == pytest.approx(50.0)
+
+
+def test_english_references_keep_the_default_tokenizer() -> None:
+    # Published English numbers stay reproducible: no check fires on the standard test sets'
+    # references, and accented Latin text is kept mostly whole.
+    with open(DATASETS / "gigaword" / "test.title.txt", encoding="utf-8") as handle:
+        gigaword = handle.read().splitlines()
+    english = _tatoeba(2000)[0]
+    default = tokenizers.DefaultTokenizer(use_stemmer=False)
+    assert kept_share(gigaword, default) == pytest.approx(1.0)
+    assert kept_share(english, default) == pytest.approx(1.0)
+    french = ["le président a déclaré mercredi que l'économie française était à l'arrêt"]
+    assert MIN_KEPT_SHARE < kept_share(french, default) < 0.95
+    for references in (gigaword, english, french):
+        check_tokenizer(references, NO_CI)
+    assert kept_share(_tatoeba(50)[1], UnicodeTokenizer()) == pytest.approx(1.0)
+    assert kept_share(["!!", ""], default) == 1.0  # nothing to lose
+
+
 def test_unicode_tokenizer_tokens() -> None:
     tok = UnicodeTokenizer(use_stemmer=False)
-    assert tok.tokenize("Café NIÑO, 42_x — 東京!") == ["café", "niño", "42", "x", "東京"]
+    assert tok.tokenize("Café NIÑO, 42_x — 東京!") == ["café", "niño", "42", "x", "東", "京"]
+    # Scripts without spaces between words are cut into characters; the others into words.
+    assert tok.tokenize("カタカナとかな、漢字abc") == [*"カタカナとかな漢字", "abc"]
+    assert tok.tokenize("서울에 갑니다") == ["서울에", "갑니다"]
     # Decomposed accents are composed first, so both spellings give the same token.
     assert tok.tokenize("cafe\u0301") == tok.tokenize("café")
 

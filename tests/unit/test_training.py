@@ -20,6 +20,7 @@ from summarizer.training import (
     DeviceError,
     ProgressReporter,
     Trainer,
+    TrainingDiverged,
     TrainingInterrupted,
     load_checkpoint,
     model_config,
@@ -235,6 +236,42 @@ def test_damaged_last_checkpoint_is_set_aside_and_training_starts_afresh(
         assert torch.equal(tensor, trainer.model.state_dict()[name]), name
     assert (damaged / "last.pt.unusable").read_bytes() == whole[: len(whole) // 2]
     assert "damaged or truncated" in caplog.text and "starting afresh" in caplog.text
+
+
+def test_a_loss_that_turns_non_finite_stops_training_at_once(data, tmp_path: Path) -> None:
+    # A learning rate this large sends the weights to infinity within a few steps; the first
+    # step whose loss is not finite stops training before it is applied, and says where.
+    trainer = make_trainer(data, tmp_path, lr=1e30, warmup_steps=0, scheduler="constant")
+    steps: list[int] = []
+    with pytest.raises(TrainingDiverged) as diverged:
+        trainer.fit(data[0], data[0].subset(20), on_step_end=steps.append)
+    bad = trainer.progress.global_step + 1
+    assert str(diverged.value).startswith(
+        f"training diverged: the training loss of step {bad} (epoch 1, step {bad} of the epoch; "
+        "the step was not applied) is nan, so training stopped. Lower train.lr (now 1e+30)"
+    )
+    assert steps == list(range(1, bad)) and not trainer.progress.history
+    assert list(tmp_path.iterdir()) == []  # no checkpoint of garbage weights
+
+
+def test_a_non_finite_validation_loss_stops_training(data, tmp_path: Path) -> None:
+    # One step per epoch: validation is the first to see the weights a step left.
+    trainer = make_trainer(
+        data,
+        tmp_path,
+        max_epochs=20,
+        lr=1e30,
+        warmup_steps=0,
+        scheduler="constant",
+        batch_tokens=100_000,
+        max_batch_size=1000,
+    )
+    with pytest.raises(TrainingDiverged) as diverged:
+        trainer.fit(data[0], data[0].subset(20))
+    epoch = len(trainer.progress.history) + 1
+    assert str(diverged.value).startswith(
+        f"training diverged: the validation loss of epoch {epoch} (after step {epoch}) is "
+    )
 
 
 def test_reporter_logs_a_line_now_and_then_when_not_on_a_terminal(

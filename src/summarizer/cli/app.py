@@ -21,6 +21,8 @@ from rich.logging import RichHandler
 from summarizer import tracking_server
 from summarizer.config import PARAMS_FILE, Params, RegisterParams, load_params
 from summarizer.errors import SummarizerError
+from summarizer.redaction import redact
+from summarizer.tracking import access_error
 
 app = typer.Typer(
     help="Train, evaluate, register and serve an abstractive summarizer.",
@@ -38,6 +40,33 @@ NameOption = Annotated[
 ]
 
 
+# Where MLflow and `summarizer tracking-server` read URIs that may carry a password.
+URI_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_BACKEND_STORE_URI",
+    "MLFLOW_ARTIFACTS_DESTINATION",
+)
+
+
+# Credentials MLflow's clients and stores read from the environment, printed nowhere either.
+SECRET_VARIABLES = (
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_AUTH_ADMIN_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
+def shown(message: str) -> str:
+    """``message`` as it may reach a terminal: the credentials of the URIs and secrets in this
+    environment masked (:func:`summarizer.redaction.redact`)."""
+    uris = [os.environ[name] for name in URI_VARIABLES if os.environ.get(name)]
+    secrets = [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
+    return redact(message, *uris, secrets=secrets)
+
+
 def command(name: str | None = None) -> Callable[[F], F]:
     """Register ``func`` as a command whose project errors print as one line and exit 1."""
 
@@ -46,8 +75,13 @@ def command(name: str | None = None) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return func(*args, **kwargs)
-            except SummarizerError as exc:
-                err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            except Exception as exc:
+                # A login or permission the tracking server refused reads as one line too.
+                refused = exc if isinstance(exc, SummarizerError) else access_error(exc)
+                if refused is None:
+                    raise
+                message = shown(str(refused))  # the last guard before the terminal
+                err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
                 raise typer.Exit(code=1) from None
             except KeyboardInterrupt:
                 err_console.print("[bold red]interrupted[/]")

@@ -47,7 +47,11 @@ def models(name: NameOption = None, params_file: ParamsOption = PARAMS_FILE) -> 
             row.version,
             " ".join(
                 [f"@{alias}" for alias in row.aliases]
-                + ([f"({row.registration})"] if row.registration == "pending" else [])
+                + (
+                    [f"({row.registration})"]
+                    if row.registration in ("pending", "withdrawn")
+                    else []
+                )
             )
             or "-",
             *(f"{row.metrics[k]:.2f}" if k in row.metrics else "-" for k in metric_keys),
@@ -84,29 +88,40 @@ def promote(
         int | None, typer.Option("--version", help="Version to promote. Default: @challenger.")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Promote even if its metric is worse.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Promote even if its metric is worse than the champion's (needs --reason). "
+            "Never overrides the registration gate, a non-finite metric or the smoke check.",
+        ),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Run the checks, show what would change.")
     ] = False,
-    reason: Annotated[str, typer.Option(help="Why; recorded on the version.")] = "",
+    reason: Annotated[
+        str, typer.Option(help="Why; recorded on the version. Required with --force.")
+    ] = "",
     name: NameOption = None,
     params_file: ParamsOption = PARAMS_FILE,
 ) -> None:
-    """Move @champion to a version that loads, summarizes and is not worse than the champion."""
+    """Move @champion to a version that passes the registration gate again (from what it
+    stores), loads, summarizes and is not worse than the champion. Exits 1 if @champion moved
+    meanwhile (another promote won; nothing changed)."""
     from summarizer import registry
+    from summarizer.config import RegisterParams
 
     params = optional_params(params_file)
-    settings = params.register_ if params else None
+    settings = params.register_ if params else RegisterParams()
     change = registry.promote(
         tracking_store(params),
         model_name(name, params),
         version,
-        metric=settings.metric if settings else None,
-        greater_is_better=settings.greater_is_better if settings else True,
+        metric=settings.metric if params else None,
+        greater_is_better=settings.greater_is_better,
         force=force,
         dry_run=dry_run,
         reason=reason,
+        gate=settings,
     )
     _print_change(change, "moved")
 

@@ -31,6 +31,13 @@ def score(
     truncate_bytes: Annotated[
         int | None, typer.Option(help="Cut predictions to N bytes (DUC-2004: 75).")
     ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            help="default (rouge-score's: ASCII letters and digits, as published English "
+            "scores) or unicode (letters of any script). Default: evaluate.scoring.tokenizer."
+        ),
+    ] = None,
     params_file: ParamsOption = PARAMS_FILE,
     output: Annotated[Path | None, typer.Option(help="Write the metrics as JSON here.")] = None,
 ) -> None:
@@ -39,9 +46,10 @@ def score(
     from summarizer.evaluation import ScoringOptions, score_files
 
     evaluate = load_params(params_file).evaluate if params_file.is_file() else EvaluateParams()
-    options = ScoringOptions.from_params(
-        evaluate.scoring, measure=measure, truncate_bytes=truncate_bytes
-    )
+    choices: dict[str, Any] = {"measure": measure, "truncate_bytes": truncate_bytes}
+    if tokenizer is not None:
+        choices["tokenizer"] = tokenizer
+    options = ScoringOptions.from_params(evaluate.scoring, **choices)
     scores = score_files(
         predictions,
         references,

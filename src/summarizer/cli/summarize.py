@@ -103,9 +103,11 @@ def read_documents(
     return records
 
 
-# Loading an MLflow model runs the Python code stored with it (a pyfunc logged from code is a
-# script). Registry models are code this project logged into the store it is configured with;
-# anything else runs only when asked for with --trust-model-code.
+# Loading an MLflow model through MLflow runs the Python code stored with it (a pyfunc logged
+# from code is a script), written by whoever could register it or write to the artifact store.
+# Registry versions are read as data (weights, vocabularies, config: checked against the digest
+# recorded at registration) and run with the installed code; code stored with any model runs
+# only when asked for with --trust-model-code.
 TRUST_FLAG = "--trust-model-code"
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: not a drive
 
@@ -114,7 +116,7 @@ class ModelSource(StrEnum):
     """How ``--model`` is loaded."""
 
     directory = "directory"  # a model directory: JSON and safely loaded weights, no code
-    registry = "registry"  # models:/ in the configured registry, through its pyfunc
+    registry = "registry"  # models:/ in the configured registry: its files, the installed code
     mlflow = "mlflow"  # any other MLflow model: runs its code, only with --trust-model-code
 
 
@@ -149,14 +151,15 @@ def summarize_documents(
     params: Params | None,
     trust_model_code: bool = False,
 ) -> list[str]:
-    """Summaries from a registry model (through its pyfunc) or a local model directory (through
-    :class:`~summarizer.inference.Summarizer` with the evaluate stage's options)."""
+    """Summaries from a registry model (its files, with the installed pyfunc code) or a local
+    model directory (through :class:`~summarizer.inference.Summarizer` with the evaluate stage's
+    options). Only with ``trust_model_code`` does an MLflow model run the code stored in it."""
     if model_source(model, trust_model_code) != ModelSource.directory:
         from summarizer import registry
 
         # Only the options given on the command line: the rest are the model's own defaults.
         return registry.summarize_with_registered_model(
-            tracking_store(params), model, documents, overrides
+            tracking_store(params), model, documents, overrides, trust_model_code
         )
 
     from summarizer.inference import Summarizer
@@ -194,9 +197,11 @@ def summarize(
         bool,
         typer.Option(
             TRUST_FLAG,
-            help="Allow --model to be an MLflow model outside the configured registry (runs:/, "
-            "file://, s3://, an MLflow model folder). Loading one runs the Python code stored "
-            "in it: only for models from a source you trust.",
+            help="Load --model through the Python code stored with it: a registered version "
+            "without a recorded digest, or an MLflow model outside the configured registry "
+            "(runs:/, file://, s3://, an MLflow model folder). Without it, registered versions "
+            "are read as data and run with the installed code. Only for models from a source "
+            "you trust.",
         ),
     ] = False,
     # The decoding options: DecodeParams.output_options(), one option each (a test checks it).

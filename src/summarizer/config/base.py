@@ -19,7 +19,10 @@ class Section(BaseModel):
     """Base of every params section: unknown keys are errors and values are immutable once read."""
 
     # strict: "yes" is not a boolean and "3" is not a number; a YAML typo must not change a run.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan=False: YAML's .inf and .nan (JSON's Infinity and NaN in a served request's
+    # params) are refused as "not a finite number" for every float of every section, whatever
+    # its bounds: `lr: .inf` passes `gt=0` and trains a whole epoch of NaN loss.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def format_validation_error(error: ValidationError, source: Path | str) -> str:

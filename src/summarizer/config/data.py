@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from summarizer.config.base import Location, Section
 
@@ -40,7 +41,26 @@ class DatasetSpec(Section):
     format: Literal["parallel_text", "jsonl", "csv"]
     splits: dict[Literal["train", "validation", "test"], SplitFiles]
     fields: Fields = Fields()
-    encoding: str = "utf-8"
+    encoding: str = "utf-8"  # of the raw files: any Python text codec (utf-8, latin-1, cp1252...)
+
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, name: str) -> str:
+        # Checked here, not when ingest opens the first file: an unknown name would end in a
+        # LookupError traceback, and rot13 or base64 are codecs but do not turn bytes into text.
+        try:
+            codec = codecs.lookup(name)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {name!r}; use a Python text codec such as utf-8, latin-1 "
+                "or cp1252"
+            ) from None
+        if not getattr(codec, "_is_text_encoding", True):
+            raise ValueError(
+                f"{name!r} is not a text encoding (it maps bytes to bytes or text to text); "
+                "use a Python text codec such as utf-8, latin-1 or cp1252"
+            )
+        return name
 
     @model_validator(mode="after")
     def _splits_match_format(self) -> DatasetSpec:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from summarizer.config import EvaluateParams, ExtraTestSet, Params, Paths
@@ -23,10 +24,10 @@ from summarizer.evaluation.inputs import (
     split_like_references,
 )
 from summarizer.evaluation.reports import draw_attention, write_predictions, write_rouge_by_length
-from summarizer.evaluation.scoring import ScoringOptions, score_corpus
+from summarizer.evaluation.scoring import ScoringOptions, check_tokenizer, score_corpus
 from summarizer.headline import headline_metrics
 from summarizer.inference import Summarizer
-from summarizer.io import read_json, write_json
+from summarizer.io import WriteError, atomic_directory, atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ def _warn_if_not_standard(name: str, examples: int) -> None:
         log.warning(warning)
 
 
+OUTPUT_FILES = (Paths.evaluation, Paths.metrics, Paths.predictions, Paths.rouge_by_length)
+
+
 def run_evaluate(params: Params) -> dict[str, Any]:
     """Run the ``evaluate`` stage on the trained model in ``models/summarizer``.
 
@@ -84,6 +88,7 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     uri = tracking.tracking_uri(params.tracking.uri)
     if run_info is not None:
         tracking.ensure_reachable(uri)
+        tracking.close_abandoned_runs(uri, params.tracking.experiment)
 
     summarizer = Summarizer.from_dir(Paths.model_dir)
     summarizer.options = evaluate.decode
@@ -91,6 +96,8 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     documents = table["document"].tolist()
     references = table["references"].tolist()
     _warn_if_not_standard(params.dataset.name, len(table))
+    options = ScoringOptions.from_params(evaluate.scoring)
+    check_tokenizer(references, options)  # before decoding: text the scorer would mostly drop
 
     started = time.perf_counter()
     sources = summarizer.loaded.processor.tokenize_source(documents)
@@ -98,7 +105,6 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     decode_seconds = time.perf_counter() - started
     predictions = split_like_references([summary.text for summary in summaries], references)
 
-    options = ScoringOptions.from_params(evaluate.scoring)
     log.info("scoring %d predictions", len(predictions))
     model_scores = score_corpus(predictions, references, options, progress=True)
     baseline_predictions = [baseline(document, evaluate) for document in documents]
@@ -121,33 +127,45 @@ def run_evaluate(params: Params) -> dict[str, Any]:
         log.info("evaluating on extra test set '%s'", name)
         metrics[name] = evaluate_extra(name, spec, summarizer, evaluate)
 
-    write_predictions(Paths.predictions, table, predictions, model_scores.per_example)
-    write_rouge_by_length(
-        Paths.rouge_by_length,
-        [len(source) for source in sources],
-        model_scores.per_example,
-        evaluate.length_buckets,
-    )
-    count = min(evaluate.attention_examples, len(summaries))
-    draw_attention(summaries[:count], table["id"].tolist()[:count], Paths.attention_dir)
     training = read_json(Paths.train_metrics) if Paths.train_metrics.is_file() else None
     headline = headline_metrics(metrics, baseline_key, training)
-    run = None
-    if run_info is not None:
-        training_run = tracking.TrainingRun(uri, run_info["run_id"])
-        run = training_run.for_evaluation(params.to_tracked_dict("evaluate"))
-        metrics["run_id"] = run.run_id  # the run register logs the model into
-    write_json(Paths.evaluation, metrics)
-    write_json(Paths.metrics, headline)
 
-    if run is not None:
-        run.log_metrics(headline)
-        for path in (Paths.evaluation, Paths.predictions, Paths.rouge_by_length):
-            run.log_artifact(path, "evaluation")
-        if Paths.attention_dir.is_dir():
-            run.log_artifact(Paths.attention_dir, "evaluation/attention")
-        if run.run_id != run_info["run_id"]:
-            run.end("FINISHED")  # a run of its own; the training run ended with training
+    # All or nothing: each output is written beside its target and logged from there, and all
+    # are renamed over the previous evaluation's at the end of the block. A full disk or a
+    # failing store leaves them as they were; a run of its own never stays RUNNING.
+    try:
+        with ExitStack() as outputs:
+            staged = {path: outputs.enter_context(atomic_path(path)) for path in OUTPUT_FILES}
+            attention = outputs.enter_context(atomic_directory(Paths.attention_dir))
+            per_example = model_scores.per_example
+            write_predictions(staged[Paths.predictions], table, predictions, per_example)
+            write_rouge_by_length(
+                staged[Paths.rouge_by_length],
+                [len(source) for source in sources],
+                per_example,
+                evaluate.length_buckets,
+            )
+            count = min(evaluate.attention_examples, len(summaries))
+            draw_attention(summaries[:count], table["id"].tolist()[:count], attention)
+            run = None
+            if run_info is not None:
+                training_run = tracking.TrainingRun(uri, run_info["run_id"])
+                run = training_run.for_evaluation(params.to_tracked_dict("evaluate"))
+                metrics["run_id"] = run.run_id  # the run register logs the model into
+                if run.run_id != training_run.run_id:
+                    # A run of its own ends with this stage; the training run ended with training.
+                    outputs.enter_context(run.closing())
+            write_json(staged[Paths.evaluation], metrics)
+            write_json(staged[Paths.metrics], headline)
+            if run is not None:
+                run.log_metrics(headline)
+                for path in (Paths.evaluation, Paths.predictions, Paths.rouge_by_length):
+                    run.log_artifact(staged[path], "evaluation")
+                if attention.is_dir():
+                    run.log_artifact(attention, "evaluation/attention")
+    except WriteError as exc:
+        exc.kept = "no output of evaluate was replaced"
+        raise
     log.info(
         "test ROUGE F1 on %d examples: %s (baseline %s)%s",
         model_scores.n_examples,

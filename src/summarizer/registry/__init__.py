@@ -34,7 +34,13 @@ from summarizer.registry.logged_model import (
     smoke_test,
     summarize_with_registered_model,
 )
-from summarizer.registry.policy import CHALLENGER, CHAMPION, PromotionRefused, RegistryError
+from summarizer.registry.policy import (
+    CHALLENGER,
+    CHAMPION,
+    PromotionConflict,
+    PromotionRefused,
+    RegistryError,
+)
 from summarizer.registry.promotion import AliasChange, promote, rollback
 from summarizer.registry.registration import RegisterOutcome, log_and_register
 from summarizer.registry.stage import REGISTER_REPORT, run_register
@@ -45,6 +51,7 @@ __all__ = [
     "CHAMPION",
     "REGISTER_REPORT",
     "AliasChange",
+    "PromotionConflict",
     "PromotionRefused",
     "RegisterOutcome",
     "RegistryError",

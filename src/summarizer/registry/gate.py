@@ -1,11 +1,16 @@
 """The registration gate, as pure functions over the evaluate stage's report: does a run beat
 the dataset's baseline, and do its test predictions look like a working summarizer (distinct,
-non-empty, not looping)? Applied by :mod:`.registration`; thresholds from ``register``."""
+non-empty, not looping)? Applied by :mod:`.registration`; thresholds from ``register``.
+
+A registered version stores what the gate measured (:func:`gate_tags`, beside its
+``metric.<key>`` tags), so :func:`gate_from_tags` judges it again from those tags alone, with the
+thresholds of now: :mod:`.promotion` re-applies the gate to every version it would crown,
+including one created by hand, whose missing tags fail the gate ("cannot be verified")."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +20,12 @@ from summarizer.registry.policy import (
     BASELINE_TAG,
     CHECK_TAG,
     CHECKS_KEY,
+    METRIC_TAG,
+    SELECTION_TAG,
+    finite,
     is_better,
+    stored_metrics,
+    unusable_metric,
 )
 
 
@@ -69,7 +79,7 @@ NOT_APPLIED = GateVerdict(applied=False)
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
 
@@ -105,6 +115,12 @@ def baseline_check(
                 f"{metric}; run the evaluate stage",
             )
         ]
+    return _baseline_comparisons(value, metric, greater_is_better, scored)
+
+
+def _baseline_comparisons(
+    value: float, metric: str, greater_is_better: bool, scored: Mapping[str, float | None]
+) -> list[GateCheck]:
     checks = []
     for name, baseline_value in sorted(scored.items()):
         assert baseline_value is not None
@@ -137,20 +153,24 @@ def degeneracy_checks(evaluation: Mapping[str, Any], settings: RegisterParams) -
     missing check fails (the gate cannot be verified)."""
     measured = evaluation.get(CHECKS_KEY)
     measured = measured if isinstance(measured, Mapping) else {}
+    return _degeneracy(
+        {name: _number(measured.get(name)) for name in DEGENERACY_LIMITS},
+        settings,
+        lambda name: f"the evaluation report has no {CHECKS_KEY}.{name}; run the evaluate stage",
+    )
+
+
+def _degeneracy(
+    measured: Mapping[str, float | None],
+    settings: RegisterParams,
+    missing: Callable[[str], str],
+) -> list[GateCheck]:
     checks = []
     for name, (setting, is_minimum) in DEGENERACY_LIMITS.items():
         threshold = float(getattr(settings, setting))
-        value = _number(measured.get(name))
+        value = measured.get(name)
         if value is None:
-            checks.append(
-                GateCheck(
-                    name,
-                    None,
-                    threshold,
-                    False,
-                    f"the evaluation report has no {CHECKS_KEY}.{name}; run the evaluate stage",
-                )
-            )
+            checks.append(GateCheck(name, None, threshold, False, missing(name)))
             continue
         passed = value >= threshold if is_minimum else value <= threshold
         comparison = "below the minimum" if is_minimum else "above the maximum"
@@ -189,3 +209,59 @@ def gate_tags(verdict: GateVerdict) -> dict[str, str]:
         elif check.name in DEGENERACY_LIMITS and check.value is not None:
             tags[f"{CHECK_TAG}{check.name}"] = str(check.value)
     return tags
+
+
+# ------------------------------------------------------------------------ the gate from tags
+UNVERIFIED = "the gate cannot be verified"
+
+
+def gate_from_tags(tags: Mapping[str, str], settings: RegisterParams) -> GateVerdict:
+    """The registration gate re-applied to a registered version, from its tags alone: the
+    version's score (``metric.<key>``, the metric it was selected by, else ``settings.metric``)
+    must strictly beat every stored baseline (``baseline.<name>``: the baseline's score on that
+    metric) if ``settings.require_beat_baseline``, and each stored degeneracy check
+    (``check.<name>``) must be within the thresholds of ``settings``.
+
+    Whatever cannot be read fails, naming what is missing ("the gate cannot be verified"): the
+    score (or a score that is not a finite number), the baselines when required, any check. A
+    version registered by the register stage stores all of them; one created by hand stores
+    none, and is never promoted on trust. The smoke check is not stored: the caller runs it.
+    """
+    metric = tags.get(SELECTION_TAG) or settings.metric
+    value = stored_metrics(tags).get(metric)
+    checks: list[GateCheck] = []
+    if value is None:
+        unusable = unusable_metric(tags, metric)
+        reason = (
+            f"{UNVERIFIED}: the version stores no {metric} (tag {METRIC_TAG}{metric})"
+            if unusable is None
+            else f"{UNVERIFIED}: its {metric} is {unusable!r} (tag {METRIC_TAG}{metric}), "
+            "not a finite number"
+        )
+        checks.append(GateCheck(metric, None, None, False, reason))
+    if settings.require_beat_baseline:
+        stored = {
+            key.removeprefix(BASELINE_TAG): text
+            for key, text in tags.items()
+            if key.startswith(BASELINE_TAG)
+        }
+        unreadable = sorted(name for name, text in stored.items() if finite(text) is None)
+        if not stored or unreadable:
+            missing = (
+                f"no {BASELINE_TAG}<name> tag (the baseline's {metric})"
+                if not stored
+                else ", ".join(f"{BASELINE_TAG}{n} is {stored[n]!r}" for n in unreadable)
+                + ", not a finite number"
+            )
+            checks.append(GateCheck("baseline", None, None, False, f"{UNVERIFIED}: {missing}"))
+        elif value is not None:
+            scored = {name: finite(text) for name, text in stored.items()}
+            checks.extend(_baseline_comparisons(value, metric, settings.greater_is_better, scored))
+    checks.extend(
+        _degeneracy(
+            {name: finite(tags.get(f"{CHECK_TAG}{name}")) for name in DEGENERACY_LIMITS},
+            settings,
+            lambda name: f"{UNVERIFIED}: no finite {CHECK_TAG}{name} tag",
+        )
+    )
+    return GateVerdict(tuple(checks))

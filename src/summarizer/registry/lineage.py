@@ -6,7 +6,8 @@ the training run already has), a version is traced back by ``git checkout <commi
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit, urlunsplit
+
+from summarizer.redaction import mask_uri, redact
 
 log = logging.getLogger(__name__)
 
@@ -15,20 +16,10 @@ REMOTE_TAG = "dvc_remote"
 DATASETS_REMOTE = "datasets"
 
 
-def without_password(url: str) -> str:
-    """``url`` with any password in it replaced by ``***`` (tags are readable by everyone)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
 def default_remote_url() -> str | None:
     """The URL of the default DVC remote of the repository around the working directory (a
-    local path made absolute); None when there is none, or when it is the datasets store."""
+    local path made absolute), credentials masked (tags are readable by everyone); None when
+    there is none, or when it is the datasets store."""
     from dvc.config import Config
     from dvc.config import ConfigError as DvcConfigError
 
@@ -36,13 +27,14 @@ def default_remote_url() -> str | None:
         # .dvc/config.local included, as `dvc push` reads it; relative paths come back absolute.
         config = Config.from_cwd(validate=False)
     except DvcConfigError as exc:
-        log.warning("DVC configuration unreadable, no remote recorded: %s", exc)
+        # DVC's message may quote a line of the configuration, a remote's URL with it.
+        log.warning("DVC configuration unreadable, no remote recorded: %s", redact(str(exc)))
         return None
     name = config.get("core", {}).get("remote")
     if not name or name == DATASETS_REMOTE:
         return None
     url = config.get("remote", {}).get(name, {}).get("url")
-    return without_password(str(url)) if url else None
+    return mask_uri(str(url)) if url else None
 
 
 def remote_tags() -> dict[str, str]:

@@ -18,6 +18,12 @@ from summarizer import tracking
 from summarizer.config import DecodeParams, ServeParams
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.registry.policy import RegistryError, smoke_problems
+from summarizer.registry.stored_model import (
+    StoredModel,
+    hash_tree,
+    load_stored_model,
+    model_digest,
+)
 from summarizer.registry.versions import check_model_uri, get_run
 
 if TYPE_CHECKING:
@@ -88,6 +94,18 @@ def use_store(uri: str) -> None:
     mlflow.set_registry_uri(uri)
 
 
+def model_config(decode: DecodeParams, serve: ServeParams) -> dict[str, Any]:
+    """The pyfunc's model config: the default decoding options and the request limits."""
+    from summarizer.registry import pyfunc
+
+    return {pyfunc.DECODE_CONFIG: decode.model_dump(), pyfunc.SERVE_CONFIG: serve.model_dump()}
+
+
+def files_digest(model_dir: Path, decode: DecodeParams, serve: ServeParams | None = None) -> str:
+    """The digest of what a version is loaded from (:func:`.stored_model.model_digest`)."""
+    return model_digest(model_dir, model_config(decode, serve or ServeParams()))
+
+
 def model_fingerprint(model_dir: Path, decode: DecodeParams, serve: ServeParams) -> str:
     """A hash of what a logged model is made of: the files of ``model_dir``, the decoding
     defaults, the request limits, the summarizer's source code (it travels with the model) and
@@ -95,17 +113,8 @@ def model_fingerprint(model_dir: Path, decode: DecodeParams, serve: ServeParams)
     import summarizer
 
     digest = hashlib.sha256()
-
-    def add_tree(root: Path, pattern: str) -> None:
-        for path in sorted(p for p in root.rglob(pattern) if p.is_file()):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            digest.update(b"\0")
-
-    add_tree(Path(model_dir), "*")
-    add_tree(Path(summarizer.__file__).parent, "*.py")
+    hash_tree(digest, Path(model_dir))
+    hash_tree(digest, Path(summarizer.__file__).parent, "*.py")
     digest.update(json.dumps(decode.model_dump(), sort_keys=True).encode())
     digest.update(json.dumps(serve.model_dump(), sort_keys=True).encode())
     digest.update(json.dumps(pip_requirements()).encode())
@@ -204,10 +213,7 @@ def log_model(
             name=MODEL_ARTIFACT_NAME,
             python_model=pyfunc.__file__,
             artifacts={pyfunc.MODEL_ARTIFACT: str(model_dir)},
-            model_config={
-                pyfunc.DECODE_CONFIG: decode.model_dump(),
-                pyfunc.SERVE_CONFIG: serve.model_dump(),
-            },
+            model_config=model_config(decode, serve),
             signature=pyfunc.model_signature(decode),
             input_example=documents_frame([SMOKE_DOCUMENT]),
             pip_requirements=pip_requirements(),
@@ -222,15 +228,25 @@ def log_model(
     return info
 
 
-def load_model(uri: str, model_uri: str) -> PyFuncModel:
-    """The pyfunc behind ``model_uri`` (``models:/...``, ``runs:/...``) in the store at ``uri``."""
+def load_model(
+    uri: str,
+    model_uri: str,
+    expected_digest: str | None = None,
+    trust_model_code: bool = False,
+) -> StoredModel | PyFuncModel:
+    """The model behind ``model_uri`` in the store at ``uri``: read from its data files and
+    checked against its digest (:func:`.stored_model.load_stored_model`), or, only with
+    ``trust_model_code``, through ``mlflow.pyfunc.load_model``, which imports the code stored
+    with it. Either predicts with ``predict(frame, params=...)``."""
+    if not trust_model_code:
+        return load_stored_model(uri, model_uri, expected_digest)
     import mlflow
 
     use_store(uri)
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def smoke_summaries(model: PyFuncModel) -> list[str]:
+def smoke_summaries(model: StoredModel | PyFuncModel) -> list[str]:
     """Summaries of :data:`SMOKE_DOCUMENTS` through the full pyfunc path, or an error saying the
     prediction failed or did not return one string per document."""
     try:
@@ -248,7 +264,7 @@ def smoke_summaries(model: PyFuncModel) -> list[str]:
     return output
 
 
-def smoke_test(model: PyFuncModel) -> str:
+def smoke_test(model: StoredModel | PyFuncModel) -> str:
     """Smoke predictions through the full pyfunc path on news about unrelated topics; the first
     summary, or an error saying what failed: the prediction, an empty or one-word-repeated
     summary, or the same few words for every document (:func:`.policy.smoke_problems`)."""
@@ -267,17 +283,20 @@ def summarize_with_registered_model(
     model_uri: str,
     documents: Sequence[str],
     overrides: Mapping[str, Any] | None = None,
+    trust_model_code: bool = False,
 ) -> list[str]:
-    """Summaries of ``documents`` from the model behind ``model_uri``, through its pyfunc exactly
-    as served. ``overrides`` are request params: only the decoding options given, the rest are
-    the model's own defaults. A missing model, alias or version is a :class:`RegistryError`; a
-    model that will not load or a rejected request is an error naming ``model_uri``."""
+    """Summaries of ``documents`` from the model behind ``model_uri``, through the pyfunc's
+    code exactly as served: the installed code on the version's files, or, with
+    ``trust_model_code``, the code stored with it. ``overrides`` are request params: only the
+    decoding options given, the rest are the model's own defaults. A missing model, alias or
+    version is a :class:`RegistryError`; a model that will not load or a rejected request is an
+    error naming ``model_uri``."""
     from mlflow.exceptions import MlflowException
 
     check_model_uri(uri, model_uri)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
-        model = load_model(uri, model_uri)
+        model = load_model(uri, model_uri, trust_model_code=trust_model_code)
     except MlflowException as exc:
         raise RegistryError(f"{model_uri}: cannot load: {exc.message}") from None
     try:

@@ -4,14 +4,18 @@ when the model loads (``mlflow.pyfunc.load_model``, ``mlflow models serve``), in
 It wraps :class:`summarizer.inference.Summarizer`, the same path from raw text to summary that the
 evaluate stage scores, so a served summary equals the evaluated one for the same input and options.
 
-Input:
+Input, in Python (``mlflow.pyfunc.load_model(uri).predict(...)``) and over HTTP alike:
 
-- a DataFrame with a ``document`` column: ``model.predict(pd.DataFrame({"document": [...]}))``;
-  over HTTP ``{"dataframe_records": [{"document": "..."}]}`` or
+- a list of strings: ``model.predict(["...", "..."])``; over HTTP ``{"inputs": ["...", "..."]}``;
+- a ``document`` field holding one string or a list of them: ``{"document": ["...", "..."]}``;
+  over HTTP ``{"inputs": {"document": [...]}}``;
+- a DataFrame with a ``document`` column (other columns are ignored), or a list of records
+  ``[{"document": "..."}]``; over HTTP ``{"dataframe_records": [{"document": "..."}]}`` or
   ``{"dataframe_split": {"columns": ["document"], "data": [["..."]]}}``;
-- a list of strings over HTTP: ``{"inputs": ["...", "..."]}`` (MLflow maps it onto the one
-  ``document`` column). In Python, MLflow's signature check turns a bare list into column ``0``
-  and rejects it: wrap it in a DataFrame.
+- a single string.
+
+The signature declares no input schema (:func:`model_signature` says why): every form reaches
+:func:`documents_from_input` as the caller gave it, which checks each document itself.
 
 Output: a list of summaries, one string per document in input order
 (``{"predictions": ["...", "..."]}``): plain strings are the easiest to consume with curl or any
@@ -24,12 +28,15 @@ document, an unknown or invalid option) raises an ``MlflowException`` with
 keeps serving.
 
 Behind ``mlflow models serve`` (:func:`guard_server`) a request is also checked as it arrived,
-before MLflow drops params its signature does not declare (a 400 names them) and casts ``inputs``
-values to strings (``[null]``, ``[12345]``, ``[true]`` are 400s). It may ask for no more work than
-the ``serve`` limits the model was logged with (rows, document length, ``beam_size``,
+before MLflow drops params its signature does not declare (a 400 names them) and parses
+``inputs`` (``[null]``, ``[12345]``, ``[true]`` are 400s, where a string column schema, which
+versions logged before issue 22 have, casts them to "None", "12345", "True"). It may ask for no
+more work than the ``serve`` limits the model was logged with (rows, document length, ``beam_size``,
 ``max_length``: a 400), and decoding stops with a 504 once it has taken ``serve.max_seconds`` or
 most of the server's own timeout, so no worker keeps computing for a client that was already
-answered. Error bodies hold the message only: no stack trace and no echo of the request.
+answered. A body nested deeper than any request needs (:data:`MAX_JSON_DEPTH`) is a 400 too,
+before Python's JSON parser runs out of recursion. Error bodies hold the message only: no stack
+trace and no echo of the request.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
@@ -69,6 +77,10 @@ DEADLINE_HYPOTHESES = 32
 # The share of the scoring server's timeout a request may spend decoding: the rest is parsing,
 # tokenizing and answering, so the client gets this model's message instead of a bare 504.
 SERVER_TIMEOUT_SHARE = 0.8
+# Levels of JSON arrays and objects a request body may nest. The deepest valid request has four
+# ({"dataframe_split": {"data": [["..."]]}}); Python's parser fails with a RecursionError near
+# 1,000, which reached the client as a 500.
+MAX_JSON_DEPTH = 32
 
 _logger = logging.getLogger(__name__)
 
@@ -81,9 +93,29 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _as_python(value: Any) -> Any:
+    """``value`` with NumPy and pandas containers as lists (a 0-d array as its item): what
+    MLflow's JSON parsing makes of a request's lists and strings."""
+    if isinstance(value, (np.ndarray, pd.Series)):
+        return value.tolist()
+    return value
+
+
 def documents_from_input(model_input: Any) -> list[str]:
     """The documents of a request, each a non-empty string, or a 400 naming what is wrong."""
+    model_input = _as_python(model_input)
+    if (
+        isinstance(model_input, list)
+        and model_input
+        and all(isinstance(value, Mapping) for value in model_input)
+    ):
+        # Records, [{"document": ...}, ...]; over HTTP ("inputs") each value is a 0-d array.
+        model_input = pd.DataFrame(
+            [{key: _as_python(value) for key, value in row.items()} for row in model_input]
+        )
     if isinstance(model_input, pd.DataFrame):
+        if model_input.empty and DOCUMENT not in model_input.columns:
+            raise _invalid("no documents to summarize")  # {"dataframe_records": []}
         if DOCUMENT not in model_input.columns:
             columns = ", ".join(map(str, model_input.columns)) or "none"
             raise _invalid(f"expected a '{DOCUMENT}' column, got columns: {columns}")
@@ -92,11 +124,11 @@ def documents_from_input(model_input: Any) -> list[str]:
         if DOCUMENT not in model_input:
             keys = ", ".join(map(str, model_input)) or "none"
             raise _invalid(f"expected a '{DOCUMENT}' field, got fields: {keys}")
-        value = model_input[DOCUMENT]
-        values = [value] if isinstance(value, str) else list(value)
+        value = _as_python(model_input[DOCUMENT])
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
     elif isinstance(model_input, str):
         values = [model_input]
-    elif isinstance(model_input, (list, tuple, pd.Series)):
+    elif isinstance(model_input, (list, tuple)):
         values = list(model_input)
     else:
         raise _invalid(
@@ -141,8 +173,15 @@ def check_limits(documents: list[str], options: DecodeParams, limits: ServeParam
 
 
 def model_signature(decode: DecodeParams) -> ModelSignature:
-    """Input ``document`` (string), output one summary string per document, and every decoding
-    option as an optional request param whose default is ``decode``'s value."""
+    """No input schema, output one summary string per document, and every decoding option as an
+    optional request param whose default is ``decode``'s value.
+
+    The input is left undeclared on purpose. MLflow enforces a column schema by first making a
+    DataFrame of the input: a list of strings becomes column ``0`` and is refused for lacking
+    ``document``, and ``{"document": [...]}`` becomes one row holding the whole list. An unnamed
+    column would take the first column of a DataFrame whatever its name. Without a schema MLflow
+    passes the input through and :func:`documents_from_input` reads every form, with messages
+    naming the row; over HTTP the guard has already checked the request as it was sent."""
     kinds = {
         bool: DataType.boolean,
         int: DataType.long,
@@ -153,7 +192,7 @@ def model_signature(decode: DecodeParams) -> ModelSignature:
         ParamSpec(name, kinds[type(value)], value) for name, value in decode.model_dump().items()
     ]
     return ModelSignature(
-        inputs=Schema([ColSpec(DataType.string, DOCUMENT)]),
+        inputs=None,
         outputs=Schema([ColSpec(DataType.string)]),
         params=ParamSchema(params),
     )
@@ -205,8 +244,8 @@ class SummarizerModel(PythonModel):
         finally:
             _served.request = None
 
-    # MLflow inspects this hint; a DataFrame (what the signature makes MLflow pass) keeps it
-    # from adding a type-hint based conversion on top of the signature's checks.
+    # MLflow inspects this hint: a DataFrame is one it leaves alone (no signature inferred from
+    # it, no conversion). Any form documents_from_input reads is accepted.
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> list[str]:
@@ -254,11 +293,16 @@ def time_budget(limits: ServeParams) -> float:
 def check_raw_request(body: bytes | str, model: SummarizerModel) -> None:
     """A 400 for what MLflow would silently change before ``predict`` sees it: params the
     signature does not declare (MLflow drops them) and ``inputs``/``instances`` values that are
-    not strings (MLflow casts ``null`` to "None", ``12345`` to "12345")."""
+    not strings (a string column schema casts ``null`` to "None", ``12345`` to "12345"); and for
+    a body nested deeper than :data:`MAX_JSON_DEPTH`."""
     try:
         request = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _invalid(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _invalid(_too_deep_message()) from None
+    if json_depth(request) > MAX_JSON_DEPTH:
+        raise _invalid(_too_deep_message())
     if not isinstance(request, dict):
         return  # MLflow's own message says which keys it expects
     params = request.get("params")
@@ -272,6 +316,25 @@ def check_raw_request(body: bytes | str, model: SummarizerModel) -> None:
         records = isinstance(raw, list) and any(isinstance(value, dict) for value in raw)
         if isinstance(raw, (list, dict)) and not records:
             documents_from_input(raw)
+
+
+def json_depth(value: Any) -> int:
+    """How many levels of lists and dicts ``value`` nests (0 for a scalar), without recursion."""
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, (list, dict)) else []
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (list, dict)))
+    return deepest
+
+
+def _too_deep_message() -> str:
+    return (
+        f"request body nests JSON arrays or objects more than {MAX_JSON_DEPTH} levels deep; "
+        "a request needs at most 4"
+    )
 
 
 def clean_error(exc: MlflowException) -> MlflowException:

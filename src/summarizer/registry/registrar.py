@@ -15,6 +15,7 @@ from summarizer.registry.policy import (
     KEPT,
     PENDING,
     REGISTRATION_TAG,
+    WITHDRAWN,
     Survival,
     challenger_target,
     registration_state,
@@ -57,6 +58,8 @@ class Registrar:
         candidate = next((v for v in versions if str(v.version) == str(number)), None)
         if candidate is None:
             return None
+        if registration_state(candidate) == WITHDRAWN:
+            return Survival(False)
         if registration_state(candidate) != PENDING:
             return Survival(True)
         survival = survives(candidate, versions, self.metric, self.greater_is_better)
@@ -75,12 +78,30 @@ class Registrar:
                     self.name,
                     survival.reason(self.metric, stored_metric(candidate, self.metric)),
                 )
-                self.client.delete_model_version(self.name, str(number))
+                self.withdraw(str(number))
         except Exception as exc:
             if not tracking.is_not_found(exc):
                 raise
             return None  # deleted meanwhile by another process applying the same rule
         return survival
+
+    def withdraw(self, number: str) -> None:
+        """Remove version ``number``, beaten by a version created before it. An account that may
+        register versions but not delete them (EDIT on a server with logins) marks it
+        ``withdrawn`` instead: never a candidate for an alias, left for someone with MANAGE to
+        delete."""
+        try:
+            self.client.delete_model_version(self.name, number)
+        except Exception as exc:
+            if tracking.error_code(exc) != "PERMISSION_DENIED":
+                raise
+            log.info(
+                "version %s of '%s': this account may not delete versions; marked %s",
+                number,
+                self.name,
+                WITHDRAWN,
+            )
+            self.client.set_model_version_tag(self.name, number, REGISTRATION_TAG, WITHDRAWN)
 
     def settle_pending(self, versions: list[ModelVersion]) -> dict[str, str]:
         """Re-check every pending version, oldest first: versions whose registration was

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from summarizer import tracking
 from summarizer.config import DecodeParams, RegisterParams, ServeParams
 from summarizer.io import read_json, write_json
+from summarizer.redaction import mask_uri
 from summarizer.registry.gate import (
     NOT_APPLIED,
     GateCheck,
@@ -47,6 +48,7 @@ from summarizer.registry.logged_model import (
     SMOKE_DOCUMENTS,
     LoggedModelRef,
     ensure_logged,
+    files_digest,
     load_model,
     smoke_summaries,
 )
@@ -57,6 +59,7 @@ from summarizer.registry.policy import (
     PENDING,
     REGISTRATION_TAG,
     SELECTION_TAG,
+    WITHDRAWN,
     RegistrationDecision,
     decide_registration,
     metric_tags,
@@ -66,6 +69,7 @@ from summarizer.registry.policy import (
     stored_metric,
 )
 from summarizer.registry.registrar import Registrar
+from summarizer.registry.stored_model import DIGEST_TAG
 from summarizer.registry.versions import all_versions, get_run
 
 if TYPE_CHECKING:
@@ -140,7 +144,8 @@ def log_and_register(
     tracking.ensure_reachable(uri)
     run = get_run(uri, run_id)
     logged = ensure_logged(uri, run_id, model_dir, decode or DecodeParams(), serve)
-    verdict = verdict.with_checks(smoke_check(uri, logged))
+    digest = files_digest(model_dir, decode or DecodeParams(), serve)
+    verdict = verdict.with_checks(smoke_check(uri, logged, digest))
     ensure_registered_model(uri, model_name)
     registrar = Registrar(uri, model_name, metric, greater_is_better)
 
@@ -157,7 +162,7 @@ def log_and_register(
     # Finish what interrupted registrations (this run's or any other's) left pending.
     finished = registrar.settle_pending(before)
     versions = all_versions(uri, model_name)
-    own = [v for v in versions if is_own(v)]
+    own = [v for v in versions if is_own(v) and registration_state(v) != WITHDRAWN]
     decision = decide_registration(value, metric, greater_is_better, versions, run_id)
     if decision.best.incomparable:
         log.warning(
@@ -176,7 +181,7 @@ def log_and_register(
         reason = "failed the registration gate: " + "; ".join(verdict.reasons)
     elif decision.register:
         number = create_version(
-            uri, model_name, run, logged, model_dir, test_metrics, decision, verdict
+            uri, model_name, run, logged, model_dir, test_metrics, decision, verdict, digest
         )
         survival = registrar.settle(number)
         if survival is not None and survival.keeps:
@@ -225,7 +230,7 @@ def log_and_register(
         model_reused=logged.reused,
         finished=finished,
         withdrawn=withdrawn,
-        tracking_uri=uri,
+        tracking_uri=mask_uri(uri),  # reports/register.json is pushed: no credentials
     )
     record_decision(uri, outcome, verdict)
     if report is not None:
@@ -233,11 +238,12 @@ def log_and_register(
     return outcome
 
 
-def smoke_check(uri: str, logged: LoggedModelRef) -> GateCheck:
-    """The gate's smoke check of the logged model. A model that cannot load or predict is an
-    error (it must never reach the registry); one that predicts, but the same few words for every
-    document, fails the check."""
-    summaries = smoke_summaries(load_model(uri, logged.model_uri))
+def smoke_check(uri: str, logged: LoggedModelRef, digest: str) -> GateCheck:
+    """The gate's smoke check of the logged model, loaded back from the store as a teammate
+    would load the version (its files, checked against ``digest``). A model that cannot load or
+    predict is an error (it must never reach the registry); one that predicts, but the same few
+    words for every document, fails the check."""
+    summaries = smoke_summaries(load_model(uri, logged.model_uri, expected_digest=digest))
     problems = smoke_problems(SMOKE_DOCUMENTS, summaries)
     reason = f"smoke prediction: {'; '.join(problems)} (summaries: {summaries!r})"
     return GateCheck("smoke", None, None, not problems, reason if problems else "")
@@ -261,6 +267,7 @@ def create_version(
     test_metrics: Mapping[str, Any],
     decision: RegistrationDecision,
     verdict: GateVerdict = NOT_APPLIED,
+    digest: str = "",
 ) -> str:
     """Register the logged model as a new, ``pending`` version of ``name`` with its metrics, what
     the gate measured and its lineage (from the run's tags, else the model directory and the
@@ -286,6 +293,8 @@ def create_version(
         **remote_tags(),  # where `dvc pull` finds that data
         "dataset": run_tags.get("dataset") or str(meta.get("dataset", "unknown")),
         "registered_at": tracking.timestamp(),
+        # What loading the version checks its downloaded files against.
+        DIGEST_TAG: digest,
         REGISTRATION_TAG: PENDING,
     }
     created = tracking.client(uri).create_model_version(

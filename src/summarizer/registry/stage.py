@@ -26,18 +26,26 @@ def run_register(params: Params) -> RegisterOutcome:
     metrics = read_json(Paths.evaluation)
     if not isinstance(metrics.get("test"), dict):
         raise RegistryError(f"{Paths.evaluation}: no 'test' entry; run the evaluate stage")
-    return log_and_register(
-        uri=tracking.tracking_uri(params.tracking.uri),
-        # An evaluation with other evaluate params than the run's first has a run of its own.
-        run_id=metrics.get("run_id", run_info["run_id"]),
-        model_name=settings.model_name,
-        model_dir=Paths.model_dir,
-        test_metrics=metrics["test"],
-        metric=settings.metric,
-        greater_is_better=settings.greater_is_better,
-        decode=params.evaluate.decode,
-        report=REGISTER_REPORT,
-        evaluation=metrics,
-        gate=settings,
-        serve=params.serve,
-    )
+    uri = tracking.tracking_uri(params.tracking.uri)
+    # An evaluation with other evaluate params than the run's first has a run of its own.
+    run_id = metrics.get("run_id", run_info["run_id"])
+    tracking.ensure_reachable(uri)
+    tracking.close_abandoned_runs(uri, params.tracking.experiment)
+    # Logging the model reopens the run (RUNNING) and gives it back its status afterwards: held
+    # by this process meanwhile, and a SIGTERM ends the stage through that hand-back.
+    tracking.claim(uri, run_id)
+    with tracking.exit_cleanly_on_sigterm():
+        return log_and_register(
+            uri=uri,
+            run_id=run_id,
+            model_name=settings.model_name,
+            model_dir=Paths.model_dir,
+            test_metrics=metrics["test"],
+            metric=settings.metric,
+            greater_is_better=settings.greater_is_better,
+            decode=params.evaluate.decode,
+            report=REGISTER_REPORT,
+            evaluation=metrics,
+            gate=settings,
+            serve=params.serve,
+        )

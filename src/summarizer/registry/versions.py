@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
 from summarizer.config import Paths
+from summarizer.redaction import mask_uri, redact
 from summarizer.registry.lineage import REMOTE_TAG
 from summarizer.registry.policy import (
     CHAMPION,
@@ -41,13 +42,15 @@ def _store_errors(missing: str, uri: str | None = None) -> Iterator[None]:
             raise RegistryError(missing) from None
         if uri is None:
             raise
-        raise RegistryError(f"registry at {uri}: {tracking.first_line(exc)}") from None
+        raise RegistryError(
+            f"registry at {mask_uri(uri)}: {redact(tracking.first_line(exc), uri)}"
+        ) from None
 
 
 def get_run(uri: str, run_id: str) -> Run:
     """The training run ``run_id``, or an error saying it is not in this store."""
     with _store_errors(
-        f"MLflow run {run_id} (from {Paths.train_run}) not found in {uri}; was the model "
+        f"MLflow run {run_id} (from {Paths.train_run}) not found in {mask_uri(uri)}; was the model "
         "trained against another tracking store ($MLFLOW_TRACKING_URI)?"
     ):
         return tracking.client(uri).get_run(run_id)
@@ -56,7 +59,7 @@ def get_run(uri: str, run_id: str) -> Run:
 def registered_model(uri: str, name: str) -> RegisteredModel:
     """The registered model, or an error that says how to get one."""
     with _store_errors(
-        f"no registered model '{name}' in {uri}; run the register stage (`dvc repro`) to "
+        f"no registered model '{name}' in {mask_uri(uri)}; run the register stage (`dvc repro`) to "
         "register one",
         uri,
     ):
@@ -86,7 +89,9 @@ def get_version(uri: str, name: str, version: str | int) -> ModelVersion:
         return tracking.client(uri).get_model_version(name, str(version))
     except Exception as exc:
         if not tracking.is_not_found(exc) and tracking.error_code(exc) != "INVALID_PARAMETER_VALUE":
-            raise RegistryError(f"registry at {uri}: {tracking.first_line(exc)}") from None
+            raise RegistryError(
+                f"registry at {mask_uri(uri)}: {redact(tracking.first_line(exc), uri)}"
+            ) from None
     known = ", ".join(str(v.version) for v in all_versions(uri, model.name)) or "none"
     raise RegistryError(f"model '{name}' has no version {version} (versions: {known})")
 
@@ -148,6 +153,19 @@ def list_versions(uri: str, name: str) -> list[VersionRow]:
 
 # ----------------------------------------------------------------------------- model references
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))?$")
+
+
+def resolve_version(uri: str, model_uri: str) -> ModelVersion | None:
+    """The registered version behind ``models:/<name>/<version>`` or ``models:/<name>@<alias>``
+    (a clear error when it is missing); None for any other model URI (a logged model's id,
+    ``runs:/``)."""
+    check_model_uri(uri, model_uri)
+    match = _MODELS_URI.match(model_uri)
+    if match is None or (match["alias"] is None and match["version"] is None):
+        return None
+    if match["alias"] is not None:
+        return version_by_alias(uri, match["name"], match["alias"])
+    return get_version(uri, match["name"], match["version"])
 
 
 def check_model_uri(uri: str, model_uri: str) -> None:

@@ -12,7 +12,7 @@ from summarizer.training.progress import EpochRecord, Progress
 from summarizer.training.reporting import ProgressReporter
 from summarizer.training.schedules import LearningRateSchedule, lr_factor, teacher_forcing_ratio
 from summarizer.training.stage import model_config, run_train
-from summarizer.training.trainer import Trainer
+from summarizer.training.trainer import Trainer, TrainingDiverged
 
 __all__ = [
     "CheckpointError",
@@ -24,6 +24,7 @@ __all__ = [
     "Progress",
     "ProgressReporter",
     "Trainer",
+    "TrainingDiverged",
     "TrainingInterrupted",
     "load_checkpoint",
     "lr_factor",

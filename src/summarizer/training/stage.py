@@ -7,23 +7,32 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from summarizer.batching import EncodedPairs
+from summarizer.batching import EncodedPairs, check_batch_budget
 from summarizer.config import ModelParams, Params, Paths, TrainParams
 from summarizer.data.vocab import Vocab
 from summarizer.headline import TRAINING
-from summarizer.io import hash_files, read_stage_table, write_json
+from summarizer.io import (
+    WriteError,
+    atomic_directory,
+    atomic_path,
+    hash_files,
+    read_stage_table,
+    write_json,
+)
 from summarizer.model import Seq2SeqConfig
+from summarizer.redaction import mask_uri
 from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
 from summarizer.training.device import precision_name, select_device, select_precision
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.history import write_history
-from summarizer.training.interrupts import TrainingInterrupted
 from summarizer.training.progress import EpochRecord, Progress
-from summarizer.training.trainer import Trainer
+from summarizer.training.trainer import Trainer, TrainingDiverged
 
 if TYPE_CHECKING:
     from summarizer.tracking import TrainingRun
@@ -140,9 +149,14 @@ def run_train(params: Params) -> dict[str, Any]:
     """Stage ``train``: fit the model, track it in MLflow, export the best weights to
     ``models/summarizer``; returns the metrics written to ``reports/train_metrics.json``.
 
-    An interrupted run (``last.pt`` of the same params and data) is resumed into the same MLflow
+    An interrupted run (its checkpoint: same params and data) is resumed into the same MLflow
     run; a signal raises :class:`TrainingInterrupted` after saving a checkpoint. Under torchrun
     every rank trains and rank 0 alone tracks and writes.
+
+    Nothing the last good run left is replaced before this run has a best epoch (its
+    checkpoints: :class:`CheckpointStore`), and its model, reports and run record only when
+    this run has finished: together, or not at all (:func:`export`). The MLflow run never stays
+    RUNNING: FINISHED, FAILED (a diverged loss, a full disk, any error) or KILLED (a signal).
     """
     from summarizer import tracking
 
@@ -150,8 +164,11 @@ def run_train(params: Params) -> dict[str, Any]:
     uri = tracking.tracking_uri(params.tracking.uri)
     if main:
         tracking.ensure_reachable(uri)  # before an hour of training, not after
+        tracking.close_abandoned_runs(uri, params.tracking.experiment)
 
     data = TrainingData.load(params)
+    # Before the checkpoint store, the trainer and the run exist: a bad budget writes nothing.
+    check_batch_budget(data.train, params.train.batch_tokens)
     configuration = fingerprint(params, data.data_hash)
     store = CheckpointStore(Paths.checkpoints, configuration)
     trainer = build_trainer(params, data, store)
@@ -187,15 +204,19 @@ def run_train(params: Params) -> dict[str, Any]:
     )
     store.metadata["run_id"] = run.run_id
     if previous_run is None:
-        store.clear()  # a fresh run must not resume a stale checkpoint of the same fingerprint
-    write_run_record(run, params, finished=False)
+        store.start_fresh()  # resumes nothing; keeps the last good run's files for now
 
-    started = time.perf_counter()
-    progress = fit(trainer, run, data, params.tracking.log_system_metrics)
-    metrics = summarize(trainer, progress, time.perf_counter() - started)
-    export(trainer, store, params, data, metrics, run.run_id)
-    log_to_run(run, metrics)
-    write_run_record(run, params, finished=True)
+    with run.closing():
+        try:
+            started = time.perf_counter()
+            progress = fit(trainer, run, data, params.tracking.log_system_metrics)
+            metrics = summarize(trainer, progress, time.perf_counter() - started)
+            export(trainer, store, params, data, metrics, run)
+        except WriteError as exc:
+            exc.kept = what_was_kept(store)
+            raise
+        except TrainingDiverged as exc:
+            raise TrainingDiverged(f"{exc}; nothing was replaced: {what_was_kept(store)}") from None
     log.info(
         "best epoch %d: validation loss %.4f; model in %s (MLflow run %s)",
         trainer.early_stopper.best_epoch,
@@ -206,23 +227,29 @@ def run_train(params: Params) -> dict[str, Any]:
     return metrics
 
 
+def what_was_kept(store: CheckpointStore) -> str:
+    """What of the last good run a failed run left in place, for its error message."""
+    outputs = f"{Paths.model_dir}, {Paths.train_run} and the train reports"
+    if Paths.model_dir.is_dir():
+        kept = f"{outputs} are the last good run's"
+    else:  # deleted by `dvc repro` before it ran the stage; DVC has them cached
+        kept = f"{outputs} were not written (`dvc checkout train` restores the last good ones)"
+    if store.current == store.pending:
+        return f"{kept}, and so are {store.last} and {store.best.name}"
+    if store.best.is_file():
+        return f"{kept}; {store.best} is this run's best epoch"
+    return kept
+
+
 def fit(trainer: Trainer, run: TrainingRun, data: TrainingData, system_metrics: bool) -> Progress:
-    """Train, logging every epoch's record to ``run``; the run ends KILLED on a signal and
-    FAILED on any other error (which is raised again)."""
+    """Train, logging every epoch's record to ``run``."""
 
     def on_epoch_end(record: EpochRecord) -> None:
         values = asdict(record)
         run.log_metrics({name: values[name] for name in EPOCH_SERIES}, step=record.epoch)
 
-    try:
-        with run.system_metrics(system_metrics):
-            return trainer.fit(data.train, data.validation, on_epoch_end=on_epoch_end)
-    except TrainingInterrupted:
-        run.end("KILLED")
-        raise
-    except BaseException:
-        run.end("FAILED")
-        raise
+    with run.system_metrics(system_metrics):
+        return trainer.fit(data.train, data.validation, on_epoch_end=on_epoch_end)
 
 
 def summarize(trainer: Trainer, progress: Progress, seconds: float) -> dict[str, Any]:
@@ -252,48 +279,66 @@ def export(
     params: Params,
     data: TrainingData,
     metrics: dict[str, Any],
-    run_id: str,
+    run: TrainingRun,
 ) -> None:
-    """Write the weights of ``store``'s best checkpoint as ``models/summarizer``, and the stage's
-    reports."""
+    """Write the weights of ``store``'s best checkpoint as ``models/summarizer``, the stage's
+    reports and ``models/mlflow_run.json``, and log them into ``run``, which ends FINISHED.
+
+    All or nothing: each file is written beside its target and the run is logged from there;
+    only then are they renamed over the previous run's, so a full disk or a store that fails
+    leaves every one of them as it was.
+    """
     from summarizer.model_io import save_model_dir  # imports spaCy, which the loop never needs
 
     best = store.load_best()
-    meta = {**metrics, "data_hash": data.data_hash, "run_id": run_id}
+    meta = {**metrics, "data_hash": data.data_hash, "run_id": run.run_id}
     meta["dataset"] = params.dataset.name
-    save_model_dir(
-        Paths.model_dir,
-        best["model"],
-        trainer.config,
-        params.tokenize,
-        data.src_vocab,
-        data.tgt_vocab,
-        meta,
-    )
-    write_history(trainer.progress.history, Paths.train_history, HISTORY_PLOT)
-    write_json(Paths.train_metrics, metrics)
+    with ExitStack() as outputs:
+        files = (Paths.train_run, Paths.train_metrics, Paths.train_history, HISTORY_PLOT)
+        staged = {path: outputs.enter_context(atomic_path(path)) for path in files}
+        model_dir = outputs.enter_context(atomic_directory(Paths.model_dir))
+        save_model_dir(
+            model_dir,
+            best["model"],
+            trainer.config,
+            params.tokenize,
+            data.src_vocab,
+            data.tgt_vocab,
+            meta,
+        )
+        write_history(trainer.progress.history, staged[Paths.train_history], staged[HISTORY_PLOT])
+        write_json(staged[Paths.train_metrics], metrics)
+        write_run_record(staged[Paths.train_run], run, params)
+        log_to_run(run, metrics, model_dir, staged[Paths.train_history], staged[HISTORY_PLOT])
 
 
-def log_to_run(run: TrainingRun, metrics: dict[str, Any]) -> None:
+def log_to_run(
+    run: TrainingRun,
+    metrics: dict[str, Any],
+    model_dir: Path = Paths.model_dir,
+    history: Path = Paths.train_history,
+    plot: Path = HISTORY_PLOT,
+) -> None:
     """The final metrics, the model's config and vocabularies and the history into ``run``,
     which then ends FINISHED."""
     # Under their headline names: evaluate logs the same values again beside test ROUGE.
     run.log_metrics({name: metrics[key] for key, name in TRAINING.items()})
-    run.log_artifact(Paths.model_dir / "config.json", "model")
-    run.log_artifact(Paths.model_dir / "vocab", "model/vocab")
-    run.log_artifact(Paths.train_history, "training")
-    run.log_artifact(HISTORY_PLOT, "training")
+    run.log_artifact(model_dir / "config.json", "model")
+    run.log_artifact(model_dir / "vocab", "model/vocab")
+    run.log_artifact(history, "training")
+    run.log_artifact(plot, "training")
     run.end("FINISHED")
 
 
-def write_run_record(run: TrainingRun, params: Params, finished: bool) -> None:
-    """``models/mlflow_run.json``: the run later stages log into, and whether it finished."""
+def write_run_record(path: Path, run: TrainingRun, params: Params) -> None:
+    """``models/mlflow_run.json`` (at ``path``): the run later stages log into. Written only
+    by a run that finished, so it never points at a failed one."""
     write_json(
-        Paths.train_run,
+        path,
         {
             "run_id": run.run_id,
-            "tracking_uri": run.uri,
+            "tracking_uri": mask_uri(run.uri),  # a DVC output, pushed: no credentials
             "experiment": params.tracking.experiment,
-            "finished": finished,
+            "finished": True,
         },
     )

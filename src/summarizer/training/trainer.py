@@ -34,6 +34,7 @@ from torch import nn
 
 from summarizer.batching import Batch, EncodedPairs, collate, rank_share, token_batches
 from summarizer.config import TrainParams
+from summarizer.errors import SummarizerError
 from summarizer.model import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput
 from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
@@ -52,6 +53,11 @@ from summarizer.training.rng import rng_state, seed_everything, set_rng_state
 from summarizer.training.schedules import LearningRateSchedule, teacher_forcing_ratio
 
 log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(SummarizerError):
+    """The loss became NaN or infinite: the weights would be garbage from here on, so training
+    stops at once, before the step that would have applied it."""
 
 
 class ValidationLoss(NamedTuple):
@@ -149,7 +155,7 @@ class Trainer:
         self.load_state_dict(state)
         log.info(
             "resuming from %s: epoch %d, batch %d",
-            self.checkpoints.last,
+            self.checkpoints.current,
             self.progress.epoch + 1,
             self.progress.batch_index,
         )
@@ -272,6 +278,14 @@ class Trainer:
                 self.scaler.scale(loss * scale / step_tokens).backward()
             loss_sum += loss.item()
         (loss_sum,) = distributed.all_sum(loss_sum, device=self.device)
+        if not math.isfinite(loss_sum):
+            progress = self.progress
+            raise self._diverged(
+                f"the training loss of step {progress.global_step + 1} (epoch "
+                f"{progress.epoch + 1}, step {progress.batch_index + 1} of the epoch; the step was "
+                "not applied)",
+                loss_sum,
+            )
         self.scaler.unscale_(self.optimizer)
         nn.utils.clip_grad_norm_(self.model.parameters(), self.params.clip_grad_norm)
         self.scaler.step(self.optimizer)
@@ -331,7 +345,11 @@ class Trainer:
         started = time.perf_counter()
         for group_index in range(progress.batch_index, len(groups)):
             group = [collate(train, idx, pin).to(self.device) for idx in groups[group_index]]
-            loss_sum, tokens = self.train_step(group, ratio)
+            try:
+                loss_sum, tokens = self.train_step(group, ratio)
+            except TrainingDiverged:
+                self.reporter.close()  # the error goes on a line of its own
+                raise
             progress.epoch_loss_sum += loss_sum
             progress.epoch_tokens += tokens
             progress.batch_index = group_index + 1
@@ -361,6 +379,12 @@ class Trainer:
         progress = self.progress
         validated = self.validate(validation)
         val_loss = validated.loss
+        if not math.isfinite(val_loss):
+            raise self._diverged(
+                f"the validation loss of epoch {progress.epoch + 1} (after step "
+                f"{progress.global_step})",
+                val_loss,
+            )
         if self.schedule is not None:
             self.schedule.epoch_done(val_loss)
         record = EpochRecord(
@@ -407,6 +431,12 @@ class Trainer:
             and self.params.coverage_from_epoch <= self.params.max_epochs
         )
 
+    def _diverged(self, what: str, value: float) -> TrainingDiverged:
+        return TrainingDiverged(
+            f"training diverged: {what} is {value}, so training stopped. Lower train.lr (now "
+            f"{self.params.lr:g}) or train.clip_grad_norm ({self.params.clip_grad_norm:g})"
+        )
+
     def _interrupted(self, signum: int) -> TrainingInterrupted:
-        checkpoint = self.checkpoints.last if self.checkpoints is not None else None
+        checkpoint = self.checkpoints.current if self.checkpoints is not None else None
         return TrainingInterrupted(signum, checkpoint)
