@@ -100,6 +100,16 @@ def _staged(target: Path) -> Iterator[tuple[Path, Path]]:
             shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+def discard_staged(target: Path | str) -> None:
+    """Delete what atomic writes of ``target`` left behind when their process was killed
+    outright (``kill -9``: no ``finally`` ran), so they do not pile up beside it. Only for a
+    target no other process is writing at the same time."""
+    target = Path(target)
+    for leftover in target.parent.glob(f".{target.name}.*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 @contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary file path beside ``target``; it replaces ``target`` only if the block

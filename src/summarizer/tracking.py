@@ -342,43 +342,57 @@ def close_abandoned_runs(uri: str, experiment: str) -> list[str]:
     """Mark KILLED, with an :data:`END_REASON_TAG` saying why, every run of ``experiment`` left
     RUNNING by a process of this machine that has ended without closing it; returns their ids.
 
-    Runs of other machines are left alone: their processes cannot be seen from here. A store
-    that cannot be searched is only a warning: this is housekeeping, not the stage's work.
+    Runs of other machines are left alone: their processes cannot be seen from here (nor can
+    those of this machine before it rebooted: the pid namespace is another then). A store that
+    cannot be searched, or a run this account may not change, is only a warning: this is
+    housekeeping, not the stage's work.
     """
     mlflow_client = client(uri)
-    closed = []
+    host = socket.gethostname()
     try:
         found = mlflow_client.get_experiment_by_name(experiment)
-        if found is None:
-            return []
-        runs = mlflow_client.search_runs(
-            [found.experiment_id],
-            f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{socket.gethostname()}'",
+        runs = (
+            []
+            if found is None
+            else mlflow_client.search_runs(
+                [found.experiment_id],
+                f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+            )
         )
-        for run in runs:
-            process = run.data.tags.get(PROCESS_TAG, "")
-            if not _owner_is_gone(process):
-                continue
-            pid = process.split()[0]
-            reason = (
-                f"process {pid} on {socket.gethostname()} ended without closing the run "
-                f"(killed with SIGKILL, out of memory or a crash of the machine); marked at "
-                f"{timestamp()} by the next stage on that machine"
-            )
-            mlflow_client.set_tag(run.info.run_id, END_REASON_TAG, reason)
-            mlflow_client.set_terminated(run.info.run_id, status="KILLED")
-            log.warning(
-                "MLflow run %s (%s) was left running by process %s, which has ended: marked KILLED",
-                run.info.run_id,
-                run.info.run_name,
-                pid,
-            )
-            closed.append(run.info.run_id)
     except Exception as exc:
         log.warning(
-            "could not look for runs left open by ended processes: %s",
-            redact(first_line(exc), uri),
+            "could not look for runs left open by ended processes: %s", redact(first_line(exc), uri)
         )
+        return []
+    closed = []
+    for run in runs:
+        process = run.data.tags.get(PROCESS_TAG, "")
+        if not _owner_is_gone(process):
+            continue
+        pid = process.split()[0]
+        reason = (
+            f"process {pid} on {host} ended without closing the run (killed with SIGKILL or by "
+            f"the out-of-memory killer); marked at {timestamp()} by the next stage on {host}"
+        )
+        try:
+            mlflow_client.set_tag(run.info.run_id, END_REASON_TAG, reason)
+            mlflow_client.set_terminated(run.info.run_id, status="KILLED")
+        except Exception as exc:
+            log.warning(
+                "MLflow run %s was left running by process %s, which has ended, but cannot be "
+                "marked: %s",
+                run.info.run_id,
+                pid,
+                redact(first_line(exc), uri),
+            )
+            continue
+        log.warning(
+            "MLflow run %s (%s) was left running by process %s, which has ended: marked KILLED",
+            run.info.run_id,
+            run.info.run_name,
+            pid,
+        )
+        closed.append(run.info.run_id)
     return closed
 
 

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from summarizer.errors import DataError
-from summarizer.io import atomic_directory, atomic_path, read_stage_table, write_json
+from summarizer.io import (
+    atomic_directory,
+    atomic_path,
+    discard_staged,
+    read_stage_table,
+    write_json,
+)
 from tests.file_size_limit import python_limited
 
 
@@ -126,3 +132,14 @@ def test_errors_that_are_not_about_writing_pass_unchanged(tmp_path: Path) -> Non
     with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "out.txt") as tmp:
         tmp.write_text((tmp_path / "missing.txt").read_text())  # an input, not the output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_what_a_killed_write_left_is_discarded_and_nothing_else(tmp_path: Path) -> None:
+    target = tmp_path / "last.pt"
+    target.write_text("good")
+    (tmp_path / ".last.pt.k1ll3d").mkdir()
+    (tmp_path / ".last.pt.k1ll3d" / "last.pt").write_text("half")  # kill -9 mid-write
+    (tmp_path / ".best.pt.other").mkdir()
+    discard_staged(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".best.pt.other", "last.pt"]
+    assert target.read_text() == "good"

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from summarizer.errors import SummarizerError
-from summarizer.io import atomic_path
+from summarizer.io import atomic_path, discard_staged
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,10 @@ class CheckpointStore:
     - a file is loaded with ``weights_only=True``: nothing in it is executed;
     - a new run leaves the previous run's files alone until it has a best of its own: while
       ``best.pt`` is another run's, the new run saves its state as ``pending.pt``; its first best
-      replaces ``best.pt`` and ``last.pt`` at once (``last.pt`` goes before the new ``best.pt``
-      is renamed in), and from then on ``last.pt`` is its own. A run that diverges, fills the
-      disk or is killed before its first best leaves ``last.pt`` and ``best.pt`` as they were;
+      replaces ``best.pt`` (the old ``last.pt`` is deleted once the new ``best.pt`` is written,
+      just before it is renamed in), and from then on ``last.pt`` is its own and ``pending.pt``
+      goes. A run that diverges, fills the disk or is killed before its first best leaves
+      ``last.pt`` and ``best.pt`` as they were;
     - :meth:`resumable` returns a state only for an unfinished run of this very fingerprint
       (``last.pt`` first, then ``pending.pt``), and sets a damaged or refused file aside (with a
       warning) instead of failing, so a bad file never leaves training stuck.
@@ -86,6 +87,12 @@ class CheckpointStore:
         return self._owns
 
     # ---------------------------------------------------------------------------------- write
+    def discard_partial_writes(self) -> None:
+        """Delete the half-written files a process killed while saving left (the one process
+        that writes here calls it before it trains)."""
+        for path in (self.last, self.best, self.pending):
+            discard_staged(path)
+
     def start_fresh(self) -> None:
         """Begin a new run: nothing is resumed, and an earlier unfinished run's ``pending.pt``
         is deleted (a ``last.pt`` with no ``best.pt`` beside it keeps nothing worth keeping)."""

@@ -187,6 +187,7 @@ def run_train(params: Params) -> dict[str, Any]:
 
     # The run id lives in the checkpoint, a persistent output: DVC deletes
     # models/mlflow_run.json before it re-runs the stage.
+    store.discard_partial_writes()  # of a run killed while it saved (kill -9)
     previous = store.resumable_metadata()
     previous_run = previous.get("run_id") if previous is not None else None
     run = tracking.TrainingRun.start(
@@ -236,8 +237,8 @@ def what_was_kept(store: CheckpointStore) -> str:
         kept = f"{outputs} were not written (`dvc checkout train` restores the last good ones)"
     if store.current == store.pending:
         return f"{kept}, and so are {store.last} and {store.best.name}"
-    if store.best.is_file():
-        return f"{kept}; {store.best} is this run's best epoch"
+    if store.best.is_file():  # this run had a best epoch: the checkpoints are its own now
+        return f"{kept}; {store.last} and {store.best.name} are this run's"
     return kept
 
 
