@@ -23,6 +23,23 @@ from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus
 
 MASK = "***"
+# Credentials MLflow's clients and stores, and the AWS SDK, read from the environment: their
+# values are masked wherever a message could quote them.
+SECRET_VARIABLES = (
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_AUTH_ADMIN_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
+def environment_secrets() -> list[str]:
+    """The values of :data:`SECRET_VARIABLES` set in this process's environment."""
+    import os
+
+    return [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
+
 
 # scheme ":" rest; one letter is a Windows drive (C:\data), not a scheme.
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]+):(?P<rest>.*)$", re.DOTALL)

@@ -23,7 +23,7 @@ from typing import Any
 
 from summarizer.errors import SummarizerError, first_line
 from summarizer.project import project_root
-from summarizer.redaction import mask_uri, redact
+from summarizer.redaction import environment_secrets, mask_uri, redact
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,6 @@ LINEAGE_TAGS = ("dataset", "data_hash", "git_commit", "git_dirty", "mlflow.sourc
 HOST_TAG = "summarizer.host"
 PROCESS_TAG = "summarizer.process"  # "<pid> <start time> <machine key>"
 END_REASON_TAG = "summarizer.end_reason"
-# Credentials MLflow reads from the environment: never in an end reason.
-SECRET_VARIABLES = ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
 
 
 class Terminated(SystemExit):
@@ -543,7 +541,7 @@ class TrainingRun:
         finish never raises: the error that ended it is the one worth showing."""
         try:
             if reason is not None:
-                secrets = [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
+                secrets = environment_secrets()
                 shown = redact(reason, self.uri, secrets=secrets)[:MAX_PARAM_VALUE]
                 self._client.set_tag(self.run_id, END_REASON_TAG, shown)
             self._client.set_terminated(self.run_id, status=status)

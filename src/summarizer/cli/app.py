@@ -21,7 +21,7 @@ from rich.logging import RichHandler
 from summarizer import tracking_server
 from summarizer.config import PARAMS_FILE, Params, RegisterParams, load_params
 from summarizer.errors import SummarizerError
-from summarizer.redaction import redact
+from summarizer.redaction import environment_secrets, redact
 from summarizer.tracking import access_error
 
 app = typer.Typer(
@@ -49,22 +49,11 @@ URI_VARIABLES = (
 )
 
 
-# Credentials MLflow's clients and stores read from the environment, printed nowhere either.
-SECRET_VARIABLES = (
-    "MLFLOW_TRACKING_PASSWORD",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_AUTH_ADMIN_PASSWORD",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-)
-
-
 def shown(message: str) -> str:
     """``message`` as it may reach a terminal: the credentials of the URIs and secrets in this
     environment masked (:func:`summarizer.redaction.redact`)."""
     uris = [os.environ[name] for name in URI_VARIABLES if os.environ.get(name)]
-    secrets = [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
-    return redact(message, *uris, secrets=secrets)
+    return redact(message, *uris, secrets=environment_secrets())
 
 
 def command(name: str | None = None) -> Callable[[F], F]:
