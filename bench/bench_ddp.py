@@ -30,14 +30,15 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
+from dataset_paths import GIGAWORD
 from summarizer.batching import EncodedPairs, collate
-from summarizer.config import TokenizeParams, VocabParams, load_params
+from summarizer.config.data import TokenizeParams, VocabParams
+from summarizer.config.params import load_params
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import Vocab
-from summarizer.training import Trainer, distributed, model_config
+from summarizer.training import build_trainer, distributed, model_config
 
 ROOT = Path(__file__).resolve().parents[1]
-GIGAWORD = ROOT.parent / "shared" / "datasets" / "gigaword"
 VOCAB = 10_000
 
 
@@ -68,7 +69,7 @@ def measure(
     params = load_params(ROOT / "params.yaml")
     train = params.train.model_copy(update={"device": "cpu", "threads": threads})
     torch.set_num_threads(threads)
-    trainer = Trainer(train, model_config(params.model, src_size, tgt_size))
+    trainer = build_trainer(train, model_config(params.model, src_size, tgt_size))
     batches = trainer.epoch_batches(pairs, 0)
     if len(batches) < warmup + steps:
         raise SystemExit(f"{len(batches)} batches per rank: fewer than {warmup + steps} steps")

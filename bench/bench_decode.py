@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from summarizer.config import load_params
+from dataset_paths import GIGAWORD
+from summarizer.config.params import load_params
 from summarizer.inference import Summarizer
 
 ROOT = Path(__file__).resolve().parents[1]
-GIGAWORD = ROOT.parent / "shared" / "datasets" / "gigaword"
 
 
 def main() -> None:

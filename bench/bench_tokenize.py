@@ -13,11 +13,12 @@ import argparse
 import time
 from pathlib import Path
 
-from summarizer.config import TokenizeParams, load_params
+from dataset_paths import GIGAWORD
+from summarizer.config.data import TokenizeParams
+from summarizer.config.params import load_params
 from summarizer.data.tokenization import TextProcessor
 
 ROOT = Path(__file__).resolve().parents[1]
-GIGAWORD = ROOT.parent / "shared" / "datasets" / "gigaword"
 
 
 def load_texts(limit: int | None) -> list[str]:

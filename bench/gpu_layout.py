@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from summarizer.config import Params
+from summarizer.config.params import Params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CARRY_ROOT = Path(".gpu")  # relative to the project root, as the device tool's carry wants it

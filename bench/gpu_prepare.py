@@ -47,8 +47,10 @@ sys.path.insert(0, str(REPO_ROOT))  # tests.pipeline.workspace: the project's th
 
 from tests.pipeline.workspace import Workspace
 
-from summarizer.config import Params, Paths
-from summarizer.config.overlay import GPU_PROFILE, apply_overlay
+from summarizer.config.overlay import apply_overlay
+from summarizer.config.params import Params
+from summarizer.config.paths import Paths
+from summarizer.config.profiles import GPU_PROFILE
 from summarizer.evaluation.baselines import baseline
 from summarizer.evaluation.inputs import load_split
 
@@ -96,7 +98,7 @@ def pack(workspace: Workspace, name: str) -> None:
     # What evaluate scores against: the ingested test split with every reference, and its lead
     # baseline, written here because documents and references never need to travel.
     with contextlib.chdir(root):  # the stages' paths are relative to the project root
-        table = load_split("test")
+        table = load_split(Paths.interim_split("test"))
     with open(local / "references.jsonl", "w", encoding="utf-8") as handle:
         for row in table.itertuples():
             record = {

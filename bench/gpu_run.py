@@ -54,12 +54,15 @@ import torch
 import yaml
 
 from gpu_layout import parse_sets, with_sets
-from summarizer.config import Params, Paths, load_params
+from summarizer.config.params import Params, load_params
+from summarizer.config.paths import Paths
 from summarizer.inference import Summarizer
 from summarizer.io import read_stage_table
+from summarizer.stages.train import TrainingData
+from summarizer.stages.train_identity import fingerprint
+from summarizer.training.build import build_trainer, model_config
 from summarizer.training.checkpoints import CheckpointStore
 from summarizer.training.device import precision_name
-from summarizer.training.stage import TrainingData, fingerprint, model_config
 from summarizer.training.trainer import Trainer
 
 ABLATION = {"model.copy": False, "model.coverage": False}
@@ -69,9 +72,8 @@ def train(params: Params, workdir: Path) -> tuple[Trainer, TrainingData, Checkpo
     """Fit as the train stage does (its data, fingerprint and checkpoint store; no MLflow)."""
     data = TrainingData.load(params)
     store = CheckpointStore(workdir / "checkpoints", fingerprint(params, data.data_hash))
-    trainer = Trainer(
-        params.train, model_config(params.model, len(data.src_vocab), len(data.tgt_vocab)), store
-    )
+    config = model_config(params.model, len(data.src_vocab), len(data.tgt_vocab))
+    trainer = build_trainer(params.train, config, store)
     print(
         f"training {trainer.model.num_parameters():,} parameters on {trainer.device} "
         f"({precision_name(trainer.autocast_dtype)}), {len(data.train)} pairs",

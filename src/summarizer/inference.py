@@ -4,6 +4,10 @@ Raw text goes through the model directory's own tokenizer settings and vocabular
 (or greedy) search, UNK replacement from attention, and the one ``detokenize`` function, so that
 ``summarizer summarize``, ``mlflow models serve`` and the scores in ``reports/`` see the same
 outputs for the same input.
+
+A packaged model directory (``models/summarizer``) carries the decoding options it was evaluated
+with (``decode.json``, :meth:`DecodeParams.read`); :meth:`Summarizer.from_dir` decodes with them
+unless given others, so the directory alone, copied anywhere, writes the evaluated summaries.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from summarizer.batching import encode_source, extend_source, pad, token_batches
-from summarizer.config import DecodeParams
+from summarizer.config.evaluation import DecodeParams
+from summarizer.errors import ConfigError
 from summarizer.model import beam_search, greedy_search, replace_unknowns
 
 if TYPE_CHECKING:
@@ -42,18 +47,47 @@ class Summarizer:
     """A loaded model directory that turns documents into summaries with given decoding options.
 
     The evaluate stage, ``summarizer summarize`` and the pyfunc all decode through this class.
+    ``options`` are the ones a call without its own decodes with.
     """
 
     def __init__(self, loaded: LoadedModel, options: DecodeParams | None = None) -> None:
         self.loaded = loaded
         self.options = options or DecodeParams()
+        self.directory: Path | None = None  # the model directory, when loaded from one
 
     @classmethod
-    def from_dir(cls, path: Path | str, device: str | torch.device = "cpu") -> Summarizer:
-        """Load a model directory written by the train stage (see :mod:`summarizer.model_io`)."""
+    def from_dir(
+        cls,
+        path: Path | str,
+        device: str | torch.device = "cpu",
+        fallback: DecodeParams | None = None,
+    ) -> Summarizer:
+        """Load a model directory (see :mod:`summarizer.model_io`) with the decoding options it
+        carries (written by the package stage); one without them (as the train stage exports
+        it) decodes with ``fallback``, else with the defaults of :class:`DecodeParams`."""
         from summarizer.model_io import load_model_dir
 
-        return cls(load_model_dir(path, device))
+        carried = DecodeParams.read(path)  # before the weights: a bad file fails at once
+        summarizer = cls(load_model_dir(path, device), carried or fallback)
+        summarizer.directory = Path(path)
+        return summarizer
+
+    def require_options(self, expected: DecodeParams, source: str) -> None:
+        """A :class:`ConfigError` unless these options write what ``expected`` (from ``source``)
+        would: a model directory packaged with other options than the ones a report is about to
+        name. Speed-only settings may differ."""
+        differ = [
+            f"{name} {getattr(self.options, name)!r} (not {getattr(expected, name)!r})"
+            for name in DecodeParams.output_options()
+            if getattr(self.options, name) != getattr(expected, name)
+        ]
+        if differ:
+            where = self.directory or "the model"
+            raise ConfigError(
+                f"{where} was packaged with other decoding options than {source}: "
+                f"{', '.join(differ)}; run `summarizer package` with the same params first "
+                "(`dvc repro` does)"
+            )
 
     def summarize_tokens(
         self,

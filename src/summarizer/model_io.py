@@ -8,6 +8,12 @@ CLI and the MLflow pyfunc all load exactly what was trained.
     tokenizer.json    the ``tokenize`` params the data was tokenized with
     vocab/source.json vocab/target.json
     meta.json         training summary (best epoch, validation loss, data hash, ...)
+    decode.json       the decoding options, in a packaged directory only: the train stage
+                      exports ``models/trained`` without them (so a beam size is no param of
+                      training), the package stage copies it to ``models/summarizer`` and adds
+                      ``evaluate.decode``; :meth:`Summarizer.from_dir
+                      <summarizer.inference.Summarizer.from_dir>` decodes with them
+                      (:meth:`DecodeParams.read <summarizer.config.evaluation.DecodeParams.read>`)
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 import torch
 
-from summarizer.config import TokenizeParams
+from summarizer.config.data import TokenizeParams
 from summarizer.data.tokenization import TextProcessor
 from summarizer.data.vocab import Vocab
 from summarizer.errors import SummarizerError, first_line

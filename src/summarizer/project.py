@@ -10,25 +10,18 @@ which is deleted afterwards. Two things must survive that:
   ``<name>`` (``datasets`` is defined in ``.dvc/config``). DVC checks such a dependency itself, and
   copies the project's ``.dvc/config.local`` (absolute paths) into every temporary copy, which is
   how a run there still finds ``../shared/datasets``: ``scripts/setup.sh`` writes it.
-
-``python -m summarizer.project snapshot-test-set NAME`` copies an extra test set's files into
-``data/external/NAME``: the stage ``extra_test_set@NAME`` of ``dvc.yaml``, one per set, so that any
-number of them (none included) are tracked as dependencies of ``evaluate``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import sys
 from pathlib import Path
 
-from summarizer.errors import ConfigError, DataError, SummarizerError
+from summarizer.errors import ConfigError
 from summarizer.redaction import mask_uri, redact
 
 ROOT_ENV = "DVC_ROOT"  # set by DVC for every stage command (dvc.env.DVC_ROOT)
-EXTERNAL_DIR = Path("data/external")
 
 # pathlib collapses the double slash ("remote:/datasets/x"), so a value that went through Path
 # must still be recognised.
@@ -46,11 +39,6 @@ def project_root() -> Path:
         if (candidate / "dvc.yaml").is_file():
             return candidate
     return here
-
-
-def is_remote_path(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is written ``remote://<remote>/<path>`` (a DVC remote alias)."""
-    return _REMOTE_PATH.match(str(path)) is not None
 
 
 def remote_url(name: str) -> Path:
@@ -92,59 +80,3 @@ def resolve_data_path(path: str | os.PathLike[str]) -> Path:
         return Path(path)
     base = remote_url(match["remote"])
     return base / match["rest"] if match["rest"] else base
-
-
-def external_copy(name: str) -> Path:
-    """Where ``snapshot-test-set`` puts extra test set ``name`` (``data/external/<name>``)."""
-    return EXTERNAL_DIR / name
-
-
-def snapshot_test_set(name: str, params_file: Path | str = "params.yaml") -> Path:
-    """Copy the document and reference files of extra test set ``name`` into
-    :func:`external_copy`, replacing what an earlier run left there."""
-    from summarizer.config import load_params
-
-    sets = load_params(params_file).evaluate.extra_test_sets
-    if name not in sets:
-        raise ConfigError(
-            f"{params_file}: evaluate.extra_test_sets has no set '{name}' "
-            f"(sets: {', '.join(sets) or 'none'})"
-        )
-    spec = sets[name]
-    source = resolve_data_path(spec.path)
-    target = external_copy(name)
-    files = [spec.document, *spec.references]
-    missing = [file for file in files if not (source / file).is_file()]
-    if missing:
-        raise DataError(
-            f"{source}: extra test set '{name}' (evaluate.extra_test_sets.{name}.path) has no "
-            f"file(s) {', '.join(missing)}"
-        )
-    staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for file in files:
-        (staging / file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / file, staging / file)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m summarizer.project snapshot-test-set NAME`` (a stage of ``dvc.yaml``)."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or args[0] != "snapshot-test-set":
-        print("usage: python -m summarizer.project snapshot-test-set NAME", file=sys.stderr)
-        return 2
-    try:
-        target = snapshot_test_set(args[1])
-    except SummarizerError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    print(f"extra test set '{args[1]}' copied to {target}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from summarizer import tracking
+from summarizer import run_ownership
 from tests.conftest import write_gigaword_slice
 from tests.file_size_limit import run_limited
 from tests.pipeline.workspace import Workspace, _merge
@@ -122,7 +122,7 @@ def test_a_loss_that_turns_nan_stops_training_and_replaces_nothing(project: Proj
     project.assert_no_run_left_running()
     failed = [r for r in project.runs() if r.info.status == "FAILED"]
     assert len(failed) == 1
-    assert "training diverged" in failed[0].data.tags[tracking.END_REASON_TAG]
+    assert "training diverged" in failed[0].data.tags[run_ownership.END_REASON_TAG]
 
 
 def test_a_diverging_dvc_repro_keeps_the_checkpoints_and_dvc_restores_the_rest(
@@ -163,7 +163,7 @@ def test_a_full_disk_in_train_names_the_file_and_replaces_nothing(project: Proje
     assert (
         # The epoch's end saves the new best first: the first file past the limit.
         f"error: models/checkpoints/best.pt: cannot be written (File too large; the file "
-        f"size limit (ulimit -f) is {limit} bytes); nothing was replaced: models/summarizer, "
+        f"size limit (ulimit -f) is {limit} bytes); nothing was replaced: models/trained, "
         "models/mlflow_run.json and the train reports are the last good run's, and so are "
         "models/checkpoints/last.pt and best.pt"
     ) in error, error
@@ -172,12 +172,15 @@ def test_a_full_disk_in_train_names_the_file_and_replaces_nothing(project: Proje
 
 
 def test_a_full_disk_in_evaluate_names_the_file_and_replaces_nothing(project: Project) -> None:
-    # Other decoding options, so that a success would change the reports; files capped under
-    # the predictions (written first) and above what the MLflow store's check writes.
+    # Other scoring options (the decoding options are the packaged model's own), so that a
+    # success would change the reports; files capped under the predictions (written first) and
+    # above what the MLflow store's check writes.
     predictions = len(project.good["reports/predictions.jsonl"])
     limit = 16 * 1024
     assert limit < predictions
-    other = project.params_file("greedy.yaml", {"evaluate": {"decode": {"beam_size": 1}}})
+    other = project.params_file(
+        "other-scoring.yaml", {"evaluate": {"scoring": {"bootstrap_samples": 10}}}
+    )
     result = run_limited(
         project.summarizer("evaluate", "--params", other),
         limit,
@@ -192,6 +195,25 @@ def test_a_full_disk_in_evaluate_names_the_file_and_replaces_nothing(project: Pr
         f"limit (ulimit -f) is {limit} bytes); nothing was replaced: no output of evaluate was "
         "replaced"
     ) in error
+    project.assert_nothing_replaced()
+    project.assert_no_run_left_running()
+
+
+def test_evaluate_refuses_options_the_model_was_not_packaged_with(project: Project) -> None:
+    """models/summarizer carries the options it is evaluated with: evaluate run by hand with
+    others stops before decoding, says what to run, and replaces nothing."""
+    other = project.params_file("greedy.yaml", {"evaluate": {"decode": {"beam_size": 1}}})
+    result = project.workspace.run(
+        *project.summarizer("evaluate", "--params", other), env=project.env
+    )
+    error = one_line(result.stderr)
+    assert result.returncode == 1, error[-3000:]
+    assert "Traceback" not in result.stderr
+    assert (
+        "error: models/summarizer was packaged with other decoding options than "
+        "evaluate.decode: beam_size 2 (not 1); run `summarizer package` with the same params "
+        "first (`dvc repro` does)"
+    ) in error, error
     project.assert_nothing_replaced()
     project.assert_no_run_left_running()
 
@@ -223,6 +245,6 @@ def test_a_run_killed_with_sigkill_is_marked_by_the_next_stage(project: Project)
     assert f"MLflow run {killed[0].info.run_id}" in one_line(nxt.stderr)
     run = MlflowClient(project.uri).get_run(killed[0].info.run_id)
     assert run.info.status == "KILLED" and run.info.end_time is not None
-    reason = run.data.tags[tracking.END_REASON_TAG]
+    reason = run.data.tags[run_ownership.END_REASON_TAG]
     assert f"process {trainer.pid} on " in reason and "ended without closing the run" in reason
     project.assert_no_run_left_running()

@@ -65,7 +65,7 @@ def test_two_processes_stop_on_sigterm_and_resume_into_one_run(
     assert runs[0].data.params["train.nproc"] == "2"
     history = (workspace.root / "reports" / "train_history.csv").read_text().splitlines()
     assert len(history) == 1 + 2
-    assert (workspace.root / "models" / "summarizer" / "config.json").is_file()
+    assert (workspace.root / "models" / "trained" / "config.json").is_file()
     checkpoints = workspace.root / "models" / "checkpoints"
     assert {p.name for p in checkpoints.iterdir()} == {"last.pt", "best.pt"}
 

@@ -46,7 +46,11 @@ def run_two_queued(workspace: Workspace, env: dict[str, str], *overrides: str) -
             "exp", "run", "--queue", "-S", f"train.seed={seed}", *settings, "train", env=env
         )
         assert queued.returncode == 0, queued.stderr[-2000:]
-    ran = workspace.dvc("exp", "run", "--run-all", "-j", "2", env=env, timeout=900)
+    try:
+        ran = workspace.dvc("exp", "run", "--run-all", "-j", "2", env=env, timeout=900)
+    finally:
+        # Idle workers wait a while for more tasks; this test's must not outlive it.
+        workspace.dvc("queue", "stop", env=env, timeout=120)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     shown = workspace.dvc("exp", "show", "--json", env=env)
     assert shown.returncode == 0, shown.stderr[-2000:]

@@ -22,7 +22,7 @@ TRAIN_OUTPUTS = [
     "reports/train_metrics.json",
     "reports/train_history.csv",
     "reports/train_history.png",
-    "models/summarizer/model.pt",
+    "models/trained/model.pt",
 ]
 
 

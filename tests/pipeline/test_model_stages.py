@@ -1,10 +1,12 @@
-"""train and evaluate through a real ``dvc repro`` with tiny params, tracked in a real SQLite
-MLflow store."""
+"""train, package and evaluate through a real ``dvc repro`` with tiny params, tracked in a real
+SQLite MLflow store."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,14 +62,13 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     root = workspace.root
 
-    model_dir = root / "models" / "summarizer"
-    assert {p.name for p in model_dir.iterdir()} >= {
-        "model.pt",
-        "config.json",
-        "tokenizer.json",
-        "vocab",
-        "meta.json",
-    }
+    trained, model_dir = root / "models" / "trained", root / "models" / "summarizer"
+    model_files = {"model.pt", "config.json", "tokenizer.json", "vocab", "meta.json"}
+    assert {p.name for p in trained.iterdir()} == model_files  # no decoding options: package's
+    assert {p.name for p in model_dir.iterdir()} == model_files | {"decode.json"}
+    assert (model_dir / "model.pt").read_bytes() == (trained / "model.pt").read_bytes()
+    decode = json.loads((model_dir / "decode.json").read_text())
+    assert decode == {**workspace.params["evaluate"]["decode"], "beam_size": 3, "max_length": 12}
     history = (root / "reports" / "train_history.csv").read_text().splitlines()
     assert history[0].startswith("epoch,train_loss,val_loss")
     assert len(history) == 3  # header + 2 epochs
@@ -122,6 +123,8 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     greedy = workspace.dvc("repro", "evaluate", env={"MLFLOW_TRACKING_URI": uri})
     assert greedy.returncode == 0, greedy.stdout[-3000:] + greedy.stderr[-3000:]
     assert "Running stage 'train'" not in greedy.stdout
+    assert "Running stage 'package'" in greedy.stdout
+    assert json.loads((model_dir / "decode.json").read_text())["beam_size"] == 1
     evaluated = json.loads((root / "reports" / "evaluation.json").read_text())["run_id"]
     assert evaluated != run_id
     first, second = client.get_run(run_id), client.get_run(evaluated)
@@ -141,3 +144,56 @@ def test_unreachable_tracking_store_fails_before_training(workspace: Workspace) 
     assert result.returncode != 0
     assert "http://127.0.0.1:9/" in result.stderr and "cannot be reached" in result.stderr
     assert not (workspace.root / "models" / "checkpoints" / "last.pt").exists()
+
+
+def summarize_elsewhere(
+    workspace: Workspace, elsewhere: Path, documents: list[str], *options: str
+) -> subprocess.CompletedProcess[str]:
+    """``summarizer summarize -m <project>/models/summarizer -f docs.txt`` run from a directory
+    outside the project, without a params.yaml: the model directory alone decides."""
+    elsewhere.mkdir(exist_ok=True)
+    (elsewhere / "docs.txt").write_text("".join(d + "\n" for d in documents), encoding="utf-8")
+    command = str(Path(sys.executable).parent / "summarizer")
+    model = str(workspace.root / "models" / "summarizer")
+    return subprocess.run(
+        [command, "summarize", "-m", model, "-f", "docs.txt", *options],
+        cwd=elsewhere,
+        env=workspace.env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_packaged_model_summarizes_anywhere_as_evaluate_did(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # Options far from the defaults, so that decoding with anything but the model directory's
+    # own would show: every summary exactly 5 tokens, a narrow beam, no UNK replacement.
+    decode = {"beam_size": 2, "min_length": 5, "max_length": 5, "replace_unk": False}
+    workspace.update_params({"evaluate": {"decode": decode}})
+    result = workspace.dvc("repro", "evaluate", env={"MLFLOW_TRACKING_URI": uri})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = (workspace.root / "reports" / "predictions.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    documents = [record["document"] for record in records]
+    evaluated = [record["prediction"] for record in records]
+    assert len(set(evaluated)) > 1, "the tiny model should not summarize all alike"
+
+    elsewhere = tmp_path / "elsewhere"
+    same = summarize_elsewhere(workspace, elsewhere, documents)
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert same.stdout.splitlines() == evaluated
+
+    # The command line's options still override the directory's, checked against them.
+    shorter = summarize_elsewhere(workspace, elsewhere, documents, "--max-length", "2")
+    assert shorter.returncode == 1
+    assert "min_length (5) must not exceed max_length (2)" in " ".join(shorter.stderr.split())
+    shorter = summarize_elsewhere(
+        workspace, elsewhere, documents, "--min-length", "0", "--max-length", "2"
+    )
+    assert shorter.returncode == 0, shorter.stderr[-3000:]
+    summaries = shorter.stdout.splitlines()
+    assert len(summaries) == len(evaluated) and summaries != evaluated
+    assert all(len(summary.split()) <= 2 for summary in summaries)

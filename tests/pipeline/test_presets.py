@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from summarizer.config import Params
+from summarizer.config.params import Params
 from tests.conftest import REPO_ROOT
 from tests.pipeline.workspace import Workspace
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,14 +100,23 @@ class Workspace:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900):
         """Run a command in the workspace with the project's virtualenv first on PATH."""
-        return subprocess.run(
-            list(args),
-            cwd=self.root,
-            env={**self.env(), **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        # Output goes to files, not pipes: `dvc exp run --run-all` starts queue workers whose
+        # supervising processes inherit the command's descriptors and live as long as the
+        # workers do, so reading a pipe to its end would wait for them, not for the command.
+        with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+            finished = subprocess.run(
+                list(args),
+                cwd=self.root,
+                env={**self.env(), **(env or {})},
+                stdout=stdout,
+                stderr=stderr,
+                timeout=timeout,
+            )
+            stdout.seek(0)
+            stderr.seek(0)
+            finished.stdout = stdout.read().decode(errors="replace")
+            finished.stderr = stderr.read().decode(errors="replace")
+        return finished
 
     def dvc(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
         return self.run(str(Path(sys.executable).parent / "dvc"), *args, **kwargs)

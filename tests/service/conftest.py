@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
-from summarizer.config import DecodeParams, ModelParams, TokenizeParams, TrainParams, VocabParams
+from summarizer.config.data import TokenizeParams, VocabParams
+from summarizer.config.evaluation import DecodeParams
+from summarizer.config.training import ModelParams, TrainParams
 from tests.conftest import DATASETS
 
 # Progress bars for artifacts copied between temporary directories are noise in test logs.
@@ -47,7 +49,7 @@ def train_tiny_model(target: Path, pairs: int = 64, epochs: int = 20, seed: int 
     from summarizer.data.tokenization import TextProcessor
     from summarizer.data.vocab import Vocab
     from summarizer.model_io import save_model_dir
-    from summarizer.training import Trainer, model_config
+    from summarizer.training import build_trainer, model_config
 
     root = DATASETS / "gigaword"
     with open(root / "train.article.txt") as docs, open(root / "train.title.txt") as titles:
@@ -73,7 +75,7 @@ def train_tiny_model(target: Path, pairs: int = 64, epochs: int = 20, seed: int 
         seed=seed,
         threads=1,
     )
-    trainer = Trainer(params, config)  # no checkpoint store: the last weights are saved below
+    trainer = build_trainer(params, config)  # no checkpoint store: the last weights are saved below
     trainer.fit(encoded, encoded.subset(32))
     meta = {"best_epoch": trainer.early_stopper.best_epoch, "data_hash": f"tiny-{pairs}-{seed}"}
     save_model_dir(target, trainer.model.state_dict(), config, TOKENIZE, src_vocab, tgt_vocab, meta)
@@ -93,9 +95,9 @@ class Store:
     uri: str
 
     def new_run(self, experiment: str = "tests", tags: dict[str, str] | None = None) -> str:
-        from summarizer import tracking
+        from summarizer import tracking_runs
 
-        run = tracking.TrainingRun.start(self.uri, experiment, tags=tags or {})
+        run = tracking_runs.TrainingRun.start(self.uri, experiment, tags=tags or {})
         run.end()
         return run.run_id
 
@@ -145,17 +147,19 @@ def register_run(
     """A finished training run scored ``value`` (test ROUGE-L F1), through the register stage
     as the pipeline runs it (with an evaluation report: a baseline of 10 and passing checks)."""
     from summarizer import registry
+    from summarizer.config.registry import RegisterParams
+    from summarizer.evaluation.report import EvaluationReport
 
     run_id = store.new_run(tags={"git_commit": "c0ffee" * 6, "data_hash": "d474" * 8, **tags})
     return registry.log_and_register(
         uri=store.uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=RegisterParams(model_name=MODEL_NAME),
         model_dir=model_dir,
         test_metrics={"rouge1_f": value + 8, "rougeL_f": value, "rougeL_f_low": value - 1},
         decode=DECODE,
         report=report,
-        evaluation=GATE_EVALUATION,
+        evaluation=EvaluationReport.from_dict(GATE_EVALUATION),
     )
 
 

@@ -180,9 +180,10 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
 ) -> None:
     import pandas as pd
 
-    from summarizer.config import Paths, load_params
-    from summarizer.data.gate import interim_hash
+    from summarizer.config.params import load_params
+    from summarizer.config.paths import Paths
     from summarizer.evaluation import ScoringOptions, score_corpus
+    from summarizer.stages.validation_gate import interim_hash
 
     monkeypatch.chdir(tmp_path)
     documents = gigaword_documents(12, split="train")

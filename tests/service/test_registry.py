@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from summarizer import registry
 from summarizer.cli import app
-from summarizer.config import DecodeParams, RegisterParams
+from summarizer.config.evaluation import DecodeParams
+from summarizer.config.registry import RegisterParams
+from summarizer.evaluation.report import EvaluationReport
 from tests.service.conftest import (
     DECODE,
     MODEL_NAME,
@@ -47,6 +49,9 @@ def write_evaluation(path: Path, baseline: float = 10.0, **test_metrics: float) 
     return path
 
 
+# The register section of the test model (the defaults otherwise).
+SETTINGS = RegisterParams(model_name=MODEL_NAME)
+
 # What the register stage stores on a version that passed that gate (gate.gate_tags).
 GATE_TAGS = {
     "baseline.lead_words_8": "10.0",
@@ -59,7 +64,7 @@ def register_gated(
     model_dir: Path,
     value: float,
     baseline: float = 10.0,
-    gate: RegisterParams | None = None,
+    settings: RegisterParams = SETTINGS,
 ) -> registry.RegisterOutcome:
     """A run scored ``value`` through the register stage as the pipeline runs it, with an
     evaluation report (a lead-8 baseline, passing checks): its version stores what the gate
@@ -68,15 +73,16 @@ def register_gated(
     return registry.log_and_register(
         uri=store.uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=settings,
         model_dir=model_dir,
         test_metrics={"rouge1_f": value + 8, "rougeL_f": value, "rougeL_f_low": value - 1},
         decode=DECODE,
-        evaluation={
-            BASELINE_KEY: {"rougeL_f": baseline, "rouge1_f": baseline + 2, "n_examples": 50},
-            "checks": GOOD_CHECKS,
-        },
-        gate=gate,
+        evaluation=EvaluationReport.from_dict(
+            {
+                BASELINE_KEY: {"rougeL_f": baseline, "rouge1_f": baseline + 2, "n_examples": 50},
+                "checks": GOOD_CHECKS,
+            }
+        ),
     )
 
 
@@ -237,7 +243,7 @@ def test_the_model_is_logged_once_per_run(store: Store, model_dir: Path) -> None
         return registry.log_and_register(
             uri=store.uri,
             run_id=run_id,
-            model_name=MODEL_NAME,
+            settings=SETTINGS,
             model_dir=model_dir,
             test_metrics={"rougeL_f": 20.0},
             decode=decode,
@@ -363,7 +369,11 @@ def test_promote_re_applies_the_gate_even_forced_and_with_no_champion(
     ``register`` params, and ``--force`` does not override it."""
     # Registered with the baseline requirement switched off: no baseline was stored.
     lenient = register_gated(
-        store, model_dir, 6.8138, baseline=25.18, gate=RegisterParams(require_beat_baseline=False)
+        store,
+        model_dir,
+        6.8138,
+        baseline=25.18,
+        settings=RegisterParams(model_name=MODEL_NAME, require_beat_baseline=False),
     )
     assert lenient.registered and lenient.version == "1"
     with pytest.raises(
@@ -478,7 +488,7 @@ def test_clear_errors_for_missing_model_version_alias_and_store(store: Store) ->
 def test_the_serve_limits_travel_with_the_logged_model(store: Store, model_dir: Path) -> None:
     import mlflow
 
-    from summarizer.config import ServeParams
+    from summarizer.config.serving import ServeParams
     from summarizer.errors import ConfigError
     from summarizer.registry import pyfunc
 

@@ -30,6 +30,8 @@ from typing import Any
 import pytest
 
 from summarizer import registry
+from summarizer.config.registry import RegisterParams
+from summarizer.evaluation.report import EvaluationReport
 from tests.service.conftest import (
     DECODE,
     GATE_EVALUATION,
@@ -44,6 +46,8 @@ pytestmark = pytest.mark.slow
 
 # reports/evaluation.json beside the test scores: a low baseline and the default model's checks.
 EVALUATION = GATE_EVALUATION
+# The register section of the test model (the defaults otherwise).
+SETTINGS = RegisterParams(model_name=MODEL_NAME)
 CHILD_TIMEOUT = 300  # seconds; a spawned process imports torch and MLflow on a busy machine
 # What the register stage stores on a version that passed the gate of EVALUATION.
 GATE_TAGS = {
@@ -90,12 +94,12 @@ def register_in_child(
     registration.log_and_register(
         uri=uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=SETTINGS,
         model_dir=Path(model_dir),
         test_metrics=scores(value),
         decode=DECODE,
         report=Path(report),
-        evaluation=EVALUATION,
+        evaluation=EvaluationReport.from_dict(EVALUATION),
     )
 
 
@@ -120,11 +124,11 @@ def run_children(calls: list[dict[str, Any]], together: bool) -> list[int | None
 def prepared_runs(uri: str, model_dir: Path, count: int) -> list[str]:
     """``count`` finished training runs, each with its model already logged (so the children
     only find it again, as a repeated ``register`` does, unless the code changed meanwhile)."""
-    from summarizer import tracking
+    from summarizer import tracking_runs
 
     runs = []
     for _ in range(count):
-        run = tracking.TrainingRun.start(uri, "tests", tags={"git_commit": "abc"})
+        run = tracking_runs.TrainingRun.start(uri, "tests", tags={"git_commit": "abc"})
         run.end()
         registry.ensure_logged(uri, run.run_id, model_dir, DECODE)
         runs.append(run.run_id)
@@ -290,11 +294,11 @@ def register_again(store: Store, model_dir: Path, run_id: str, value: float = 20
     return registry.log_and_register(
         uri=store.uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=SETTINGS,
         model_dir=model_dir,
         test_metrics=scores(value),
         decode=DECODE,
-        evaluation=EVALUATION,
+        evaluation=EvaluationReport.from_dict(EVALUATION),
     )
 
 
@@ -433,16 +437,16 @@ def promote_in_child(
     """``summarizer promote`` in a fresh process, its output to ``output``; held at ``barrier``
     after its checks and its re-read of @champion, just before it claims the promotion."""
     from summarizer.cli import app
-    from summarizer.registry import promotion
+    from summarizer.registry import champion_claim
 
-    promotion.SETTLE_SECONDS = settle
-    claim = promotion.write_claim
+    champion_claim.SETTLE_SECONDS = settle
+    claim = champion_claim.write_claim
 
     def claim_together(*args: Any, **kwargs: Any) -> None:
         barrier.wait(timeout=CHILD_TIMEOUT)  # both passed their checks and saw @champion on v1
         claim(*args, **kwargs)
 
-    promotion.write_claim = claim_together
+    champion_claim.write_claim = claim_together
     with open(output, "w") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
@@ -544,7 +548,7 @@ def test_a_promote_overtaken_while_settling_puts_back_what_it_wrote(
     """Step (e), each way a concurrent promote can land while this one settles."""
     import json
 
-    from summarizer.registry import promotion
+    from summarizer.registry import champion_claim
 
     promotable_versions(store, model_dir, [20.0, 21.0, 22.0])
     registry.promote(store.uri, MODEL_NAME, 1, reason="first")
@@ -558,7 +562,7 @@ def test_a_promote_overtaken_while_settling_puts_back_what_it_wrote(
         client.set_registered_model_alias(MODEL_NAME, "champion", version)
 
     # Another version's promote moved the alias last: this one lost, and undoes its tag.
-    monkeypatch.setattr(promotion, "settle", lambda: other_promote("3"))
+    monkeypatch.setattr(champion_claim, "settle", lambda: other_promote("3"))
     with pytest.raises(
         registry.PromotionConflict,
         match=r"@champion of 'summarizer-test' moved to version 3 while this promote of version "
@@ -572,7 +576,7 @@ def test_a_promote_overtaken_while_settling_puts_back_what_it_wrote(
     # A promote of the same version claimed last: the alias is where both wanted it, and the
     # other one records the promotion.
     client.set_registered_model_alias(MODEL_NAME, "champion", "1")
-    monkeypatch.setattr(promotion, "settle", lambda: other_promote("2"))
+    monkeypatch.setattr(champion_claim, "settle", lambda: other_promote("2"))
     with pytest.raises(
         registry.PromotionConflict,
         match=r"version 2 of 'summarizer-test' was promoted to @champion by another promote at "
@@ -584,7 +588,7 @@ def test_a_promote_overtaken_while_settling_puts_back_what_it_wrote(
     assert tags["previous_champion"] == "1" and not AUDIT_TAGS & set(tags)
 
     # Nobody else: this promote wins, and only now tags the version.
-    monkeypatch.setattr(promotion, "settle", lambda: None)
+    monkeypatch.setattr(champion_claim, "settle", lambda: None)
     change = registry.promote(store.uri, MODEL_NAME, 3, reason="won", user="cy")
     assert change.changed and aliases(store.uri)["champion"] == "3"
     tags = live_versions(store.uri)["3"]

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from summarizer import registry
-from summarizer.config import RegisterParams
+from summarizer.config.registry import RegisterParams
+from summarizer.evaluation.report import EvaluationReport
 from summarizer.registry.logged_model import files_digest
 from summarizer.registry.stored_model import DIGEST_TAG
 from tests.service.conftest import DECODE, MODEL_NAME, Store
@@ -28,12 +29,18 @@ DEFAULT_CHECKS = {
 }
 
 
-def evaluation(baseline: float = 19.95, **checks: float) -> dict[str, Any]:
+# The register section of the test model (the defaults otherwise).
+SETTINGS = RegisterParams(model_name=MODEL_NAME)
+
+
+def evaluation(baseline: float = 19.95, **checks: float) -> EvaluationReport:
     """reports/evaluation.json beside "test": the lead-8 baseline and the degeneracy checks."""
-    return {
-        "baseline_lead_words_8": {"rougeL_f": baseline, "rouge1_f": 21.3, "n_examples": 1951},
-        "checks": {**DEFAULT_CHECKS, **checks},
-    }
+    return EvaluationReport.from_dict(
+        {
+            "baseline_lead_words_8": {"rougeL_f": baseline, "rouge1_f": 21.3, "n_examples": 1951},
+            "checks": {**DEFAULT_CHECKS, **checks},
+        }
+    )
 
 
 def register(
@@ -41,20 +48,19 @@ def register(
     model_dir: Path,
     value: float,
     report: Path | None = None,
-    gate: RegisterParams | None = None,
+    settings: RegisterParams = SETTINGS,
     **evaluated: Any,
 ) -> registry.RegisterOutcome:
     run_id = store.new_run(tags={"git_commit": "abc"})
     return registry.log_and_register(
         uri=store.uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=settings,
         model_dir=model_dir,
         test_metrics={"rougeL_f": value, "rouge1_f": value + 1, "n_examples": 1951},
         decode=DECODE,
         report=report,
         evaluation=evaluation(**evaluated),
-        gate=gate,
     )
 
 
@@ -109,8 +115,8 @@ def test_a_run_whose_outputs_are_mostly_identical_is_not_registered(
         "(register.max_repeated_trigram_rate)",
     ]
     # The thresholds are params: with a lower minimum, the same run is registered.
-    lenient = RegisterParams(min_distinct_share=0.1)
-    allowed = register(store, model_dir, 23.0, gate=lenient, distinct_prediction_share=0.13)
+    lenient = RegisterParams(model_name=MODEL_NAME, min_distinct_share=0.1)
+    allowed = register(store, model_dir, 23.0, settings=lenient, distinct_prediction_share=0.13)
     assert allowed.registered and allowed.version == "1"
     tags = store.client().get_model_version(MODEL_NAME, "1").tags
     assert tags["baseline.lead_words_8"] == "19.95"
@@ -122,11 +128,11 @@ def test_a_report_without_baseline_or_checks_fails_the_gate(store: Store, model_
     outcome = registry.log_and_register(
         uri=store.uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=SETTINGS,
         model_dir=model_dir,
         test_metrics={"rougeL_f": 23.0},
         decode=DECODE,
-        evaluation={"test": {"rougeL_f": 23.0}},
+        evaluation=EvaluationReport.from_dict({"test": {"rougeL_f": 23.0}}),
     )
     assert not outcome.registered
     assert outcome.gate["reasons"][0] == (
@@ -210,7 +216,7 @@ def test_a_model_that_loops_over_a_few_words_is_not_registered(
     outcome = registry.log_and_register(
         uri=store.uri,
         run_id=run_id,
-        model_name=MODEL_NAME,
+        settings=SETTINGS,
         model_dir=model_dir,
         test_metrics={"rougeL_f": 23.0, "rouge1_f": 24.0, "n_examples": 1951},
         decode=DECODE.model_copy(update={"no_repeat_ngram_size": 0}),

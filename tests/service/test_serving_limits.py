@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from summarizer.config import ServeParams
+from summarizer.config.serving import ServeParams
 from summarizer.inference import Summarizer
 from tests.service.conftest import DECODE, gigaword_documents
 

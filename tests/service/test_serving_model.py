@@ -11,18 +11,17 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModelContext
 
-from summarizer.config import DecodeParams, ServeParams
+from summarizer.config.evaluation import DecodeParams
+from summarizer.config.serving import ServeParams
 from summarizer.inference import Summarizer
 from summarizer.registry import pip_requirements
-from summarizer.registry.pyfunc import (
+from summarizer.registry.pyfunc import SummarizerModel, model_signature, time_budget
+from summarizer.registry.request_checks import (
     MAX_JSON_DEPTH,
-    SummarizerModel,
     check_limits,
     check_raw_request,
     decode_options,
     documents_from_input,
-    model_signature,
-    time_budget,
 )
 from tests.service.conftest import DECODE, gigaword_documents
 
@@ -170,8 +169,8 @@ def test_raw_request_too_deep_or_not_finite_is_a_400(
     model: SummarizerModel, body: str, message: str
 ) -> None:
     with pytest.raises(MlflowException, match=message) as raised:
-        check_raw_request(body, model)
+        check_raw_request(body, model.defaults)
     assert raised.value.get_http_status_code() == 400
     deepest_valid = {"dataframe_split": {"columns": ["document"], "data": [["a b"]]}}
-    check_raw_request(json.dumps(deepest_valid), model)
+    check_raw_request(json.dumps(deepest_valid), model.defaults)
     assert MAX_JSON_DEPTH >= 4

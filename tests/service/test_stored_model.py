@@ -60,7 +60,7 @@ def plant_champion(
     file the module writes when it is imported."""
     import mlflow
 
-    from summarizer.config import ServeParams
+    from summarizer.config.serving import ServeParams
     from summarizer.registry.logged_model import model_config
     from summarizer.registry.pyfunc import MODEL_ARTIFACT
 

@@ -28,7 +28,7 @@ def test_train_stops_before_any_work_when_the_server_does_not_answer(
     assert train.returncode == 1, train.stdout + train.stderr
     assert f"MLflow tracking store at {uri} cannot be reached" in " ".join(train.stderr.split())
     assert time.monotonic() - started < FAST
-    assert not (workspace.root / "models" / "summarizer").exists()
+    assert not (workspace.root / "models" / "trained").exists()
 
 
 @pytest.mark.parametrize(

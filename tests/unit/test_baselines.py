@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from summarizer.config import EvaluateParams
+from summarizer.config.evaluation import EvaluateParams
 from summarizer.evaluation.baselines import baseline, lead_sentences, lead_words, split_sentences
 
 

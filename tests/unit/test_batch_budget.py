@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from summarizer.batching import EncodedPairs, check_batch_budget, token_batches
-from summarizer.config import VocabParams
+from summarizer.config.data import VocabParams
 from summarizer.data.vocab import Vocab
 from summarizer.errors import ConfigError
 from tests.conftest import DATASETS

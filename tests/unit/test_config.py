@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from summarizer.config import Params, Section, load_params
+from summarizer.config.base import Section
+from summarizer.config.params import Params, load_params
 from summarizer.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -56,7 +57,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 
 
 def test_dataset_presets_are_valid() -> None:
-    from summarizer.config import DatasetSpec
+    from summarizer.config.data import DatasetSpec
 
     presets = sorted((REPO_ROOT / "configs" / "datasets").glob("*.yaml"))
     assert {p.stem for p in presets} >= {"gigaword", "samsum", "cnndm"}

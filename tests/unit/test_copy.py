@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,7 +14,8 @@ from summarizer.batching import (
     extend_source,
     extend_target,
 )
-from summarizer.config import ModelParams, TrainParams, VocabParams
+from summarizer.config.data import VocabParams
+from summarizer.config.training import ModelParams, TrainParams
 from summarizer.data.vocab import Vocab
 from summarizer.model import (
     ATTENTION_TYPES,
@@ -23,11 +26,13 @@ from summarizer.model import (
     greedy_search,
 )
 from summarizer.model.copy import LOG_FLOOR, CopySource, copy_log_probs
-from summarizer.training import Trainer, model_config
+from summarizer.training import build_trainer, model_config
 from summarizer.training.losses import token_loss
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 V = 30
+# The searches have no option defaults of their own (DecodeParams has them): no constraint.
+UNCONSTRAINED = dict(min_length=0, no_repeat_ngram_size=0, length_penalty="none", alpha=0.0)
 NUM_OOV = 3
 LENGTHS = [7, 4, 6]
 
@@ -37,7 +42,14 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def copy_model(seed: int = 0, scale: float = 0.5, **overrides: object) -> Seq2Seq:
     """An untrained copy model with large weights, so outputs depend on the source."""
     values: dict[str, object] = dict(
-        src_vocab_size=V, tgt_vocab_size=V, emb_dim=16, hidden_dim=24, dropout=0.2, copy=True
+        src_vocab_size=V,
+        tgt_vocab_size=V,
+        emb_dim=16,
+        hidden_dim=24,
+        enc_layers=2,  # as before the defaults became params.yaml's (one layer)
+        dec_layers=2,
+        dropout=0.2,
+        copy=True,
     )
     values.update(overrides)
     torch.manual_seed(seed)
@@ -225,8 +237,9 @@ def test_extended_ids_never_reach_an_embedding_lookup() -> None:
     tgt_in[:, 0] = BOS
     model(src, lengths, tgt_in, src_ext=src_ext, num_oov=NUM_OOV)
     model(src, lengths, tgt_in, teacher_forcing_ratio=0.0, src_ext=src_ext, num_oov=NUM_OOV)
-    hyps = greedy_search(model, src, lengths, max_length=6, src_ext=src_ext, num_oov=NUM_OOV)
-    beams = beam_search(model, src, lengths, beam_size=3, max_length=6, src_ext=src_ext)
+    options = {**UNCONSTRAINED, "max_length": 6}
+    hyps = greedy_search(model, src, lengths, src_ext=src_ext, num_oov=NUM_OOV, **options)
+    beams = beam_search(model, src, lengths, beam_size=3, src_ext=src_ext, **options)
     assert any(t >= V for h in hyps + beams for t in h.token_ids)  # OOVs were fed back
     assert seen and max(seen) < V
 
@@ -241,8 +254,9 @@ def test_an_out_of_vocabulary_source_word_is_written_and_maps_back() -> None:
         model.decoder.copy.switch.bias.fill_(-1e4)
     src_ext = torch.tensor([ids])
     src = src_ext.masked_fill(src_ext >= 6, UNK)
-    for search in (greedy_search, beam_search):
-        (hyp,) = search(model, src, torch.tensor([5]), max_length=4, min_length=4, src_ext=src_ext)
+    options = {**UNCONSTRAINED, "max_length": 4, "min_length": 4}
+    for search in (greedy_search, functools.partial(beam_search, beam_size=5)):
+        (hyp,) = search(model, src, torch.tensor([5]), src_ext=src_ext, **options)
         words = vocab.decode(hyp.token_ids, oovs)
         assert len(words) == 4 and set(words) <= set(tokens)
         assert {"zanzibar", "quokka"} & set(words)
@@ -255,7 +269,8 @@ def test_beam_one_equals_greedy_with_copy_and_coverage(ngram: int) -> None:
         for p in model.coverage_parameters():
             p.uniform_(-0.5, 0.5)
     src, src_ext, lengths = extended_sources()
-    options = dict(max_length=8, min_length=2, no_repeat_ngram_size=ngram, src_ext=src_ext)
+    options = {**UNCONSTRAINED, "max_length": 8, "min_length": 2, "no_repeat_ngram_size": ngram}
+    options["src_ext"] = src_ext
     greedy = greedy_search(model, src, lengths, **options)
     beam = beam_search(model, src, lengths, beam_size=1, **options)
     for g, b in zip(greedy, beam, strict=True):
@@ -271,7 +286,9 @@ def test_beam_scores_are_the_teacher_forced_log_probabilities() -> None:
         for p in model.coverage_parameters():
             p.uniform_(-0.5, 0.5)
     src, src_ext, lengths = extended_sources()
-    hyps = beam_search(model, src, lengths, beam_size=4, max_length=6, src_ext=src_ext)
+    hyps = beam_search(
+        model, src, lengths, beam_size=4, src_ext=src_ext, max_length=6, **UNCONSTRAINED
+    )
     for i, hyp in enumerate(hyps):
         n = int(lengths[i])
         tgt_in = torch.tensor([[BOS, *hyp.token_ids]])
@@ -336,7 +353,7 @@ def test_pairs_and_batches_carry_extended_ids_from_the_target_vocabulary() -> No
 def test_trainer_refuses_a_copy_model_without_extended_ids() -> None:
     pairs = EncodedPairs([[4, 5]], [[4]])
     config = model_config(ModelParams(emb_dim=8, hidden_dim=8, copy=True), 10, 10)
-    trainer = Trainer(TrainParams(device="cpu", threads=1), config)
+    trainer = build_trainer(TrainParams(device="cpu", threads=1), config)
     with pytest.raises(ValueError, match="extended=True"):
         trainer.train_step([collate(pairs, [0])], 1.0)
 
@@ -360,13 +377,18 @@ def test_learns_to_copy_words_it_never_saw() -> None:
         len(vocab),
     )
     params = TrainParams(device="cpu", lr=0.01, scheduler="constant", warmup_steps=0, threads=1)
-    trainer = Trainer(params, config)
+    trainer = build_trainer(params, config)
     batch = collate(train, range(64))
     for _ in range(150):
         trainer.train_step([batch], 1.0)
     test = collate(unseen, range(16))
     hyps = greedy_search(
-        trainer.model, test.src, test.src_lengths, max_length=4, src_ext=test.src_ext
+        trainer.model,
+        test.src,
+        test.src_lengths,
+        src_ext=test.src_ext,
+        max_length=4,
+        **UNCONSTRAINED,
     )
     assert test.oovs is not None and unseen.src_ext is not None
     right = 0

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from summarizer.batching import collate, token_batches
-from summarizer.config import ModelParams
+from summarizer.config.training import ModelParams
 from summarizer.model import ATTENTION_TYPES, Seq2Seq, Seq2SeqConfig, beam_search
 from summarizer.model.coverage import coverage_loss
 from summarizer.training import TrainingInterrupted
@@ -37,7 +37,14 @@ def data():
 def coverage_model(seed: int = 0, trained: bool = True, **overrides: object) -> Seq2Seq:
     """An untrained model with large weights; ``trained``: coverage terms nonzero too."""
     values: dict[str, object] = dict(
-        src_vocab_size=V, tgt_vocab_size=V, emb_dim=16, hidden_dim=24, coverage=True
+        src_vocab_size=V,
+        tgt_vocab_size=V,
+        emb_dim=16,
+        hidden_dim=24,
+        enc_layers=2,  # as before the defaults became params.yaml's (one layer, dropout 0.2)
+        dec_layers=2,
+        dropout=0.3,
+        coverage=True,
     )
     values.update(overrides)
     torch.manual_seed(seed)
@@ -105,7 +112,9 @@ def test_beams_carry_their_own_coverage(attention: str) -> None:
     beam follows its beam when beams are reordered and examples dropped."""
     model = coverage_model(attention=attention)
     src, lengths, _ = batch()
-    for i, hyp in enumerate(beam_search(model, src, lengths, beam_size=4, max_length=6)):
+    unconstrained = dict(min_length=0, no_repeat_ngram_size=0, length_penalty="none", alpha=0.0)
+    hyps = beam_search(model, src, lengths, beam_size=4, max_length=6, **unconstrained)
+    for i, hyp in enumerate(hyps):
         n = int(lengths[i])
         gold = torch.tensor([[*hyp.token_ids, EOS]])
         with torch.no_grad():

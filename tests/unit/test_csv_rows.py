@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.config import DatasetSpec
-from summarizer.data.formats import read_split
+from summarizer.config.data import DatasetSpec
+from summarizer.data.tables import read_split
 from summarizer.errors import DataError
 
 HEADER = "id,document,summary\n"

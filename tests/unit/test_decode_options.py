@@ -4,11 +4,13 @@ the search functions it drives, and overrides are validated in one way for every
 from __future__ import annotations
 
 import inspect
+import json
+from pathlib import Path
 from typing import get_args
 
 import pytest
 
-from summarizer.config import DecodeParams, LengthPenalty
+from summarizer.config.evaluation import DECODE_FILE, DecodeParams, LengthPenalty
 from summarizer.errors import ConfigError
 from summarizer.model import LENGTH_PENALTIES, beam_search, greedy_search
 
@@ -27,8 +29,49 @@ def test_search_args_are_exactly_the_search_functions_options() -> None:
     assert set(args) | {"beam_size"} == keyword_only(beam_search)
 
 
+def test_the_search_functions_have_no_defaults_of_their_own() -> None:
+    """Every decoding option is DecodeParams's to default: a search called without one fails
+    instead of quietly decoding with another value than the pipeline's."""
+    for search in (greedy_search, beam_search):
+        parameters = inspect.signature(search).parameters
+        defaulted = [
+            name
+            for name in keyword_only(search)
+            if parameters[name].default is not inspect.Parameter.empty
+        ]
+        assert defaulted == [], search.__name__
+
+
 def test_length_penalties_match_the_search() -> None:
     assert set(get_args(LengthPenalty)) == set(LENGTH_PENALTIES)
+
+
+def test_a_model_directory_carries_its_options_as_json(tmp_path: Path) -> None:
+    assert DecodeParams.read(tmp_path) is None  # as train exports it: no options of its own
+    options = DecodeParams(beam_size=3, alpha=0.9, min_length=0, replace_unk=False)
+    options.write(tmp_path)
+    assert json.loads((tmp_path / DECODE_FILE).read_text()) == options.model_dump()
+    assert DecodeParams.read(tmp_path) == options
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ('{"beam_size": 0}', "beam_size:"),
+        ('{"beam_size": "5"}', "beam_size:"),  # strict, as params.yaml is
+        ('{"temperature": 0.7}', "temperature: unknown key"),
+        ('{"min_length": 30, "max_length": 20}', "must not exceed max_length"),
+        ("{", "Invalid JSON"),
+    ],
+)
+def test_bad_options_in_a_model_directory_name_the_file(
+    tmp_path: Path, content: str, named: str
+) -> None:
+    (tmp_path / DECODE_FILE).write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        DecodeParams.read(tmp_path)
+    assert str(tmp_path / DECODE_FILE) in str(caught.value)
+    assert named in str(caught.value)
 
 
 def test_output_options_leave_out_only_speed_settings() -> None:

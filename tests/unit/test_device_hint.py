@@ -10,8 +10,8 @@ import pytest
 import torch
 import yaml
 
-from summarizer.config import Params
-from summarizer.config.overlay import GPU_PROFILE, apply_command
+from summarizer.config.params import Params
+from summarizer.config.profiles import GPU_PROFILE, apply_command
 from summarizer.training.device import SIZE_KEYS, gpu_profile_hint, log_gpu_profile_hint
 from tests.conftest import REPO_ROOT
 

@@ -17,9 +17,15 @@ import torch
 import torch.multiprocessing as mp
 
 from summarizer.batching import EncodedPairs, rank_share, token_batches
-from summarizer.config import ModelParams, TrainParams
-from summarizer.training import CheckpointStore, Trainer, TrainingInterrupted, distributed
-from summarizer.training.stage import model_config
+from summarizer.config.training import ModelParams, TrainParams
+from summarizer.training import (
+    CheckpointStore,
+    Trainer,
+    TrainingInterrupted,
+    build_trainer,
+    distributed,
+    model_config,
+)
 
 # Copy and coverage from epoch 2: the coverage parameters sit out the first epoch's steps, the
 # case DistributedDataParallel must be told about (find_unused_parameters).
@@ -45,7 +51,7 @@ WRITE_EVENTS = ("os.rename", "os.remove", "os.mkdir", "shutil.rmtree")  # audit 
 @pytest.fixture(scope="module")
 def data() -> tuple[EncodedPairs, EncodedPairs, int, int]:
     """Train and validation pairs of real Gigaword text, and the two vocabulary sizes."""
-    from summarizer.config import TokenizeParams, VocabParams
+    from summarizer.config.data import TokenizeParams, VocabParams
     from summarizer.data.tokenization import TextProcessor
     from summarizer.data.vocab import Vocab
     from tests.conftest import DATASETS
@@ -131,7 +137,7 @@ def _worker(
 
     sys.addaudithook(audit)
     train, validation, src_size, tgt_size = data
-    trainer = Trainer(
+    trainer = build_trainer(
         TrainParams(**settings),
         model_config(model, src_size, tgt_size),
         CheckpointStore(Path(store_dir)),
@@ -181,7 +187,7 @@ def run_ranks(
 def single_process(data: tuple, settings: dict[str, Any], store_dir: Path | None) -> Trainer:
     train, validation, src_size, tgt_size = data
     store = CheckpointStore(store_dir) if store_dir is not None else None
-    trainer = Trainer(TrainParams(**settings), model_config(MODEL, src_size, tgt_size), store)
+    trainer = build_trainer(TrainParams(**settings), model_config(MODEL, src_size, tgt_size), store)
     trainer.fit(train, validation)
     return trainer
 

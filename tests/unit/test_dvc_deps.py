@@ -1,6 +1,7 @@
-"""Every module a DVC stage runs is one of its deps, so changing code re-runs what it affects.
+"""A DVC stage's code deps are exactly the modules it runs: changing code re-runs what it
+affects, and nothing else (a comment in the validation suite must not re-train the model).
 
-The walk starts from the stage function behind each ``summarizer <command>``: the modules that
+The walk starts from the stage module behind each ``summarizer <command>``: the modules that
 command's body imports, then everything those import from the package, at any depth and inside
 functions too (heavy imports are deferred there). The CLI package itself is left out on purpose:
 it parses options and calls the stage function, and a help text edit must not re-run training.
@@ -115,3 +116,64 @@ def test_stage_code_deps_exist(stage: str) -> None:
     code_deps = [dep for dep in stages()[stage].get("deps", []) if dep.startswith("src/")]
     gone = [dep for dep in code_deps if not (REPO_ROOT / dep).exists()]
     assert not gone, f"dvc.yaml stage '{stage}' depends on code that no longer exists: {gone}"
+
+
+def listed_files(dep: str) -> set[Path]:
+    """The Python files a code dep of ``dvc.yaml`` names: the file, or every one under the
+    directory."""
+    path = REPO_ROOT / dep
+    return set(path.rglob("*.py")) if path.is_dir() else {path}
+
+
+@pytest.mark.parametrize("stage", sorted(stages()))
+def test_stage_deps_list_no_module_it_does_not_run(stage: str) -> None:
+    spec = stages()[stage]
+    runs = closure(start_modules(stage, spec["cmd"]))
+    extra = sorted(
+        str(path.relative_to(REPO_ROOT))
+        for dep in spec.get("deps", [])
+        if dep.startswith("src/")
+        for path in listed_files(dep)
+        if path not in runs
+    )
+    assert not extra, (
+        f"dvc.yaml stage '{stage}' lists code it does not run (an edit there would re-run it "
+        f"for nothing): {extra}"
+    )
+
+
+# What the model must never depend on: its re-training costs hours on a GPU, and none of these
+# can change what it learns.
+NOT_TRAINING = (
+    "src/summarizer/data/validation.py",
+    "src/summarizer/data/validation_report.py",
+    "src/summarizer/data/validation_suite.py",
+    "src/summarizer/registry",
+    "src/summarizer/evaluation",
+    "src/summarizer/config/serving.py",
+    "src/summarizer/config/registry.py",
+    "src/summarizer/config/evaluation.py",
+    "src/summarizer/tracking_server.py",
+    "src/summarizer/tracking_auth.py",
+    "src/summarizer/stages/headline.py",
+    "src/summarizer/stages/evaluate.py",
+)
+
+
+def test_train_runs_no_validation_registry_serving_or_report_code() -> None:
+    runs = closure(start_modules("train", stages()["train"]["cmd"]))
+    reached = sorted(
+        str(path.relative_to(REPO_ROOT))
+        for path in runs
+        if any(
+            path == REPO_ROOT / name or REPO_ROOT / name in path.parents for name in NOT_TRAINING
+        )
+    )
+    assert not reached, f"the train stage runs code that cannot change the model: {reached}"
+
+
+def test_where_runs_are_recorded_is_no_param_of_train() -> None:
+    # The store and the experiment name are recorded with each run; a new experiment name must
+    # not re-train the model.
+    train_params = stages()["train"].get("params", [])
+    assert not [p for p in train_params if str(p).split(".")[0] == "tracking"], train_params

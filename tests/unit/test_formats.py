@@ -9,16 +9,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from summarizer.config import DatasetSpec, IngestParams
+from summarizer.config.data import DatasetSpec, IngestParams
 from summarizer.data.formats import (
     is_json_lines,
     join_sentences,
     read_json_lines,
     read_lines,
-    read_split,
     text_field,
 )
 from summarizer.data.ingest import build_splits
+from summarizer.data.tables import read_split
 from summarizer.errors import DataError
 
 

@@ -16,7 +16,7 @@ ABSENT = ("spacy", "mlflow", "dvc", "great_expectations", "rouge_score")
 DEVICE_MODULES = (
     "summarizer.training",
     "summarizer.training.trainer",
-    "summarizer.training.stage",
+    "summarizer.stages.train",
     "summarizer.model",
     "summarizer.batching",
     "summarizer.inference",
@@ -47,17 +47,18 @@ def test_module_imports_without_spacy_or_mlflow(module: str) -> None:
 
 
 def test_a_model_trains_exports_and_decodes_without_spacy_or_mlflow(tmp_path) -> None:
-    """The path of bench/gpu_run.py: Trainer, the model directory, Summarizer, beam search."""
+    """The path of bench/gpu_run.py: the trainer, the model directory, Summarizer, beam search."""
     result = run_without(
         f"""
         from pathlib import Path
         from summarizer.batching import EncodedPairs
-        from summarizer.config import DecodeParams, ModelParams, TokenizeParams, TrainParams
-        from summarizer.config import VocabParams
+        from summarizer.config.data import TokenizeParams, VocabParams
+        from summarizer.config.evaluation import DecodeParams
+        from summarizer.config.training import ModelParams, TrainParams
         from summarizer.data.vocab import Vocab
         from summarizer.inference import Summarizer
         from summarizer.model_io import save_model_dir
-        from summarizer.training import Trainer, model_config
+        from summarizer.training import build_trainer, model_config
 
         sources = [f"the cat number {{i}} sat on the mat".split() for i in range(40)]
         targets = [f"cat {{i}} sat".split() for i in range(40)]
@@ -65,7 +66,7 @@ def test_a_model_trains_exports_and_decodes_without_spacy_or_mlflow(tmp_path) ->
         pairs = EncodedPairs.from_tokens(sources, targets, vocab, vocab, extended=True)
         model = ModelParams(emb_dim=16, hidden_dim=16, enc_layers=1, dec_layers=1,
                             copy=True, coverage=True)
-        trainer = Trainer(
+        trainer = build_trainer(
             TrainParams(device="cpu", max_epochs=1, batch_tokens=400, threads=1),
             model_config(model, len(vocab), len(vocab)),
         )

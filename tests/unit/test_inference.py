@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from summarizer.config import DecodeParams, ModelParams, TokenizeParams, VocabParams
+from summarizer.config.data import TokenizeParams, VocabParams
+from summarizer.config.evaluation import DecodeParams
+from summarizer.config.training import ModelParams
 from summarizer.data.vocab import Vocab
+from summarizer.errors import ConfigError
 from summarizer.inference import Summarizer
 from summarizer.model import Seq2Seq
 from summarizer.model_io import ModelLoadError, load_model_dir, save_model_dir
@@ -33,7 +36,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-OPTIONS = DecodeParams(beam_size=3, max_length=6, no_repeat_ngram_size=0)
+OPTIONS = DecodeParams(beam_size=3, max_length=6, min_length=0, no_repeat_ngram_size=0)
+DOCUMENTS = ["the police said", "a bomb exploded in the south", "monday on the country"]
 
 
 def test_model_directory_round_trip(model_dir: Path) -> None:
@@ -69,6 +73,52 @@ def test_batched_equals_one_at_a_time_in_input_order(model_dir: Path) -> None:
     together = summarizer.summarize(documents, OPTIONS)
     alone = [summarizer.summarize([d], OPTIONS)[0] for d in documents]
     assert [s.text for s in together] == [s.text for s in alone]
+
+
+def packaged(model_dir: Path, target: Path, options: DecodeParams) -> Path:
+    """``model_dir`` as the package stage writes it: a copy with its decoding options."""
+    shutil.copytree(model_dir, target)
+    options.write(target)
+    return target
+
+
+def test_a_packaged_directory_decodes_with_its_own_options(model_dir: Path, tmp_path: Path) -> None:
+    own = DecodeParams(beam_size=2, max_length=3, min_length=1, length_penalty="none")
+    summarizer = Summarizer.from_dir(packaged(model_dir, tmp_path / "packaged", own))
+    assert summarizer.options == own
+    assert summarizer.directory == tmp_path / "packaged"
+    plain = Summarizer.from_dir(model_dir)
+    texts = [s.text for s in summarizer.summarize(DOCUMENTS)]
+    assert texts == [s.text for s in plain.summarize(DOCUMENTS, own)]
+    assert texts != [s.text for s in plain.summarize(DOCUMENTS)]  # not the code's defaults
+    # Options given to a call still win over the directory's.
+    given = [s.text for s in summarizer.summarize(DOCUMENTS, OPTIONS)]
+    assert given == [s.text for s in plain.summarize(DOCUMENTS, OPTIONS)]
+
+
+def test_a_directory_without_options_decodes_with_the_fallback(model_dir: Path) -> None:
+    assert Summarizer.from_dir(model_dir).options == DecodeParams()
+    assert Summarizer.from_dir(model_dir, fallback=OPTIONS).options == OPTIONS
+
+
+def test_options_in_a_model_directory_are_checked_before_the_weights_load(tmp_path: Path) -> None:
+    (tmp_path / "decode.json").write_text('{"beam_size": 0}')  # and no weights at all
+    with pytest.raises(ConfigError, match=r"decode\.json: invalid parameters"):
+        Summarizer.from_dir(tmp_path)
+
+
+def test_evaluate_refuses_a_directory_packaged_with_other_options(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    path = packaged(model_dir, tmp_path / "packaged", OPTIONS)
+    summarizer = Summarizer.from_dir(path)
+    summarizer.require_options(OPTIONS.model_copy(update={"batch_tokens": 10}), "evaluate.decode")
+    with pytest.raises(ConfigError) as caught:
+        summarizer.require_options(OPTIONS.model_copy(update={"beam_size": 1}), "evaluate.decode")
+    assert str(caught.value) == (
+        f"{path} was packaged with other decoding options than evaluate.decode: beam_size 3 "
+        "(not 1); run `summarizer package` with the same params first (`dvc repro` does)"
+    )
 
 
 def test_vocabulary_that_does_not_match_weights_is_named(model_dir: Path, tmp_path: Path) -> None:

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.config import DatasetSpec, IngestParams, Params, Paths
-from summarizer.data.ingest import build_splits, run_ingest
+from summarizer.config.data import DatasetSpec, IngestParams
+from summarizer.config.params import Params
+from summarizer.config.paths import Paths
+from summarizer.data.ingest import build_splits
+from summarizer.stages.ingest import run as run_ingest
 
 
 def _write(path: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -82,7 +85,7 @@ def test_run_ingest_writes_the_test_set_entry(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     params = Params.model_validate({"dataset": spec.model_dump(mode="json")})
-    with caplog.at_level("INFO", logger="summarizer.data.ingest"):
+    with caplog.at_level("INFO", logger="summarizer.stages.ingest"):
         run_ingest(params)
     written = json.loads(Paths.ingest_report.read_text(encoding="utf-8"))
     assert written["test_set"]["note"] == "test set whole: 6 rows"

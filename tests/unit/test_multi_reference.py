@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from summarizer.config import DatasetSpec, Params
-from summarizer.data.formats import read_parallel_text, read_split
-from summarizer.data.ingest import run_ingest
-from summarizer.data.tokenization import run_tokenize
-from summarizer.data.validation import run_validate
+from summarizer.config.data import DatasetSpec
+from summarizer.config.params import Params
+from summarizer.config.paths import Paths
+from summarizer.data.tables import read_parallel_text, read_split
 from summarizer.errors import DataError
 from summarizer.evaluation.inputs import (
     load_split,
@@ -24,6 +23,9 @@ from summarizer.evaluation.inputs import (
     split_like_references,
 )
 from summarizer.evaluation.scoring import ScoringOptions, score_corpus
+from summarizer.stages.ingest import run as run_ingest
+from summarizer.stages.tokenize import run as run_tokenize
+from summarizer.stages.validate import run as run_validate
 
 FIELDS = ["summary1", "summary2", "summary3", "summary4"]
 
@@ -94,7 +96,7 @@ def test_multi_reference_split_goes_through_the_data_stages_and_is_scored_agains
     run_validate(params)  # Great Expectations takes the list column in its stride
     run_tokenize(params)
 
-    test = load_split("test")  # what run_evaluate scores
+    test = load_split(Paths.interim_split("test"))  # what the evaluate stage scores
     assert test["references"].map(len).eq(4).all()
     # A prediction equal to the fourth reference is perfect under multi-reference scoring,
     # and would not be if only the first (the summary) counted.
@@ -140,7 +142,7 @@ def test_test_set_size_is_reported_and_checked_against_the_documented_one(
     warning = size_warning("cnndm", 11489)
     assert warning is not None
     assert "'cnndm' has 11489 examples but the standard one has 11490" in warning
-    assert size_entry("samsum", 819) == {
+    assert size_entry("samsum", 819, {}) == {
         "name": "samsum",
         "examples": 819,
         "documented_examples": 819,
@@ -155,9 +157,7 @@ def test_test_set_size_is_reported_and_checked_against_the_documented_one(
             "note": "test set modified: 2 of 11490 rows",
         }
     }
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "reports" / "ingest.json").write_text(json.dumps(report))
-    entry = size_entry("cnndm", 11488)
+    entry = size_entry("cnndm", 11488, report)
     assert entry["modified_rows"] == 2
     assert entry["note"] == "test set modified: 2 of 11490 rows"
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from summarizer.config import Params
-from summarizer.config.overlay import GPU_PROFILE, apply_command, apply_overlay, overlay_text
+from summarizer.config.overlay import apply_overlay, overlay_text
+from summarizer.config.params import Params
+from summarizer.config.profiles import GPU_PROFILE, apply_command
 from summarizer.errors import ConfigError
 from tests.conftest import REPO_ROOT
 

@@ -7,26 +7,28 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from summarizer.config import RegisterParams
+from summarizer.config.registry import RegisterParams
+from summarizer.evaluation.report import EvaluationReport
+from summarizer.registry.errors import RegistryError
 from summarizer.registry.gate import gate_from_tags, gate_registration, gate_tags
+from summarizer.registry.metadata import (
+    is_decided,
+    metric_tags,
+    registration_state,
+    stored_metric,
+    stored_metrics,
+)
 from summarizer.registry.policy import (
-    SMOKE_MAX_REPEATED_SHARE,
-    RegistryError,
     best_version,
     challenger_target,
     decide_registration,
     guard_promotion,
     is_better,
-    is_decided,
-    metric_tags,
-    registration_state,
     rollback_target,
     selection_value,
-    smoke_problems,
-    stored_metric,
-    stored_metrics,
     survives,
 )
+from summarizer.registry.smoke import SMOKE_MAX_REPEATED_SHARE, smoke_problems
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def evaluation(baseline: float = 19.9544, **checks: float) -> dict:
 
 
 def gate(value: float, report: dict, **settings: object) -> object:
-    return gate_registration(value, "rougeL_f", True, report, RegisterParams(**settings))
+    return gate_registration(value, EvaluationReport.from_dict(report), RegisterParams(**settings))
 
 
 def test_the_default_model_passes_the_gate_with_the_default_thresholds() -> None:
@@ -228,7 +230,11 @@ def test_a_run_must_strictly_beat_the_baseline(value: float) -> None:
 
 
 def test_the_baseline_follows_greater_is_better_and_can_be_switched_off() -> None:
-    lower = gate_registration(2.0, "rougeL_f", False, evaluation(baseline=3.0), RegisterParams())
+    lower = gate_registration(
+        2.0,
+        EvaluationReport.from_dict(evaluation(baseline=3.0)),
+        RegisterParams(greater_is_better=False),
+    )
     assert lower.passed
     assert gate(1.0, evaluation(baseline=22.58), require_beat_baseline=False).passed
 
@@ -621,8 +627,9 @@ def test_a_worse_version_is_refused_unless_forced() -> None:
 
 
 def test_promotion_guard_follows_greater_is_better() -> None:
-    assert guard_promotion(scored("1", 2.0), scored("2", 3.0), greater_is_better=False).passed
-    assert not guard_promotion(scored("1", 3.0), scored("2", 2.0), greater_is_better=False).passed
+    lower = RegisterParams(greater_is_better=False)
+    assert guard_promotion(scored("1", 2.0), scored("2", 3.0), lower).passed
+    assert not guard_promotion(scored("1", 3.0), scored("2", 2.0), lower).passed
 
 
 def test_a_target_without_the_metric_counts_as_worse() -> None:
@@ -667,7 +674,7 @@ def test_the_metric_is_the_given_one_else_the_one_the_version_was_selected_by() 
     )
     champion = Version("1", {"metric.rougeL_f": "20", "metric.rouge1_f": "30"})
     assert guard_promotion(target, champion).check.startswith("ok: rouge1_f 40.0000")
-    assert not guard_promotion(target, champion, metric="rougeL_f").passed
+    assert not guard_promotion(target, champion, RegisterParams(metric="rougeL_f")).passed
 
 
 # ----------------------------------------------------------------------------------- rollback

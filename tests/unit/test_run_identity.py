@@ -3,9 +3,8 @@ compare view show first."""
 
 from __future__ import annotations
 
-from summarizer.config import load_params
-from summarizer.config.params import UNTRACKED_PARAMS
-from summarizer.training.stage import fingerprint, resolved_precision, run_name
+from summarizer.config.params import UNTRACKED_PARAMS, load_params
+from summarizer.stages.train_identity import fingerprint, resolved_precision, run_name
 from tests.conftest import REPO_ROOT
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from summarizer import tracking
+from summarizer import run_ownership, tracking, tracking_runs
 
 EXPERIMENT = "lifecycle"
 
@@ -27,14 +27,14 @@ def uri(tmp_path: Path) -> str:
     return uri
 
 
-def start(uri: str) -> tracking.TrainingRun:
-    return tracking.TrainingRun.start(uri, EXPERIMENT, params={"train.lr": 0.1}, run_name="r")
+def start(uri: str) -> tracking_runs.TrainingRun:
+    return tracking_runs.TrainingRun.start(uri, EXPERIMENT, params={"train.lr": 0.1}, run_name="r")
 
 
 def status(uri: str, run_id: str) -> tuple[str, bool, str | None]:
     """The run's status, whether it has an end time, and its end reason."""
     run = MlflowClient(uri).get_run(run_id)
-    reason = run.data.tags.get(tracking.END_REASON_TAG)
+    reason = run.data.tags.get(run_ownership.END_REASON_TAG)
     return run.info.status, run.info.end_time is not None, reason
 
 
@@ -61,7 +61,7 @@ def test_ctrl_c_marks_the_run_killed(uri: str) -> None:
 def test_sigterm_marks_the_run_killed_and_exits_with_143(uri: str) -> None:
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     run = start(uri)
-    with pytest.raises(tracking.Terminated) as stopped, run.closing():
+    with pytest.raises(run_ownership.Terminated) as stopped, run.closing():
         os.kill(os.getpid(), signal.SIGTERM)  # without the handler, this process would be gone
         time.sleep(5)  # the handler raises as soon as the signal arrives
         raise AssertionError("SIGTERM did not stop the block")
@@ -83,8 +83,8 @@ def killed_with_sigkill(uri: str, tmp_path: Path) -> tuple[str, int]:
     """A run started by a process that then died of SIGKILL, and that process's id."""
     code = f"""
         import os, signal
-        from summarizer import tracking
-        run = tracking.TrainingRun.start({uri!r}, {EXPERIMENT!r}, run_name="killed")
+        from summarizer import tracking_runs
+        run = tracking_runs.TrainingRun.start({uri!r}, {EXPERIMENT!r}, run_name="killed")
         print(run.run_id, os.getpid(), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """
@@ -106,19 +106,19 @@ def test_a_run_left_running_by_kill_9_is_marked_by_the_next_stage(uri: str, tmp_
     alive = start(uri)  # this process: alive, so left alone
     elsewhere = start(uri)  # another machine's process: its fate cannot be seen from here
     MlflowClient(uri).set_tag(
-        elsewhere.run_id, tracking.PROCESS_TAG, f"{pid} 1.00 0123456789abcdef"
+        elsewhere.run_id, run_ownership.PROCESS_TAG, f"{pid} 1.00 0123456789abcdef"
     )
 
-    assert tracking.close_abandoned_runs(uri, EXPERIMENT) == [killed]
+    assert run_ownership.close_abandoned_runs(uri, EXPERIMENT) == [killed]
     state, ended, reason = status(uri, killed)
     assert (state, ended) == ("KILLED", True)
     assert reason is not None and reason.startswith(f"process {pid} on ")
     assert "ended without closing the run" in reason
     assert status(uri, alive.run_id)[0] == status(uri, elsewhere.run_id)[0] == "RUNNING"
-    assert tracking.close_abandoned_runs(uri, EXPERIMENT) == []
+    assert run_ownership.close_abandoned_runs(uri, EXPERIMENT) == []
 
     # Resumed (its checkpoint names it): running again, and the stale reason is gone.
-    resumed = tracking.TrainingRun.start(uri, EXPERIMENT, run_id=killed)
+    resumed = tracking_runs.TrainingRun.start(uri, EXPERIMENT, run_id=killed)
     state, _, reason = status(uri, resumed.run_id)
     assert (state, reason) == ("RUNNING", None)
     for run in (alive, elsewhere, resumed):
@@ -128,14 +128,14 @@ def test_a_run_left_running_by_kill_9_is_marked_by_the_next_stage(uri: str, tmp_
 def test_a_reused_process_id_does_not_keep_a_dead_run_open(uri: str) -> None:
     run = start(uri)
     pid, started, machine = (
-        MlflowClient(uri).get_run(run.run_id).data.tags[tracking.PROCESS_TAG].split()
+        MlflowClient(uri).get_run(run.run_id).data.tags[run_ownership.PROCESS_TAG].split()
     )
     # The same pid (this process, alive) but another start time: the run's process is gone.
     MlflowClient(uri).set_tag(
-        run.run_id, tracking.PROCESS_TAG, f"{pid} {float(started) - 1000:.2f} {machine}"
+        run.run_id, run_ownership.PROCESS_TAG, f"{pid} {float(started) - 1000:.2f} {machine}"
     )
-    assert tracking.close_abandoned_runs(uri, EXPERIMENT) == [run.run_id]
+    assert run_ownership.close_abandoned_runs(uri, EXPERIMENT) == [run.run_id]
 
 
 def test_an_experiment_not_created_yet_has_nothing_to_close(uri: str) -> None:
-    assert tracking.close_abandoned_runs(uri, "no-such-experiment") == []
+    assert run_ownership.close_abandoned_runs(uri, "no-such-experiment") == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from summarizer.config import TrainParams
+from summarizer.config.training import TrainParams
 from summarizer.training import LearningRateSchedule, lr_factor, teacher_forcing_ratio
 
 

@@ -12,17 +12,16 @@ import re
 import pytest
 from rouge_score import rouge_scorer, tokenizers
 
-from summarizer.config import ScoreConvention, ScoringParams, load_params
+from summarizer.config.evaluation import ScoreConvention, ScoringParams
+from summarizer.config.params import load_params
 from summarizer.data.formats import join_sentences
 from summarizer.errors import ConfigError, DataError
-from summarizer.evaluation.scoring import (
+from summarizer.evaluation.scoring import ScoringOptions, score_corpus, truncate_bytes
+from summarizer.evaluation.tokenizer import (
     MIN_KEPT_SHARE,
-    ScoringOptions,
     UnicodeTokenizer,
     check_tokenizer,
     kept_share,
-    score_corpus,
-    truncate_bytes,
 )
 from tests.conftest import DATASETS
 

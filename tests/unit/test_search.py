@@ -18,6 +18,19 @@ from summarizer.model import (
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 SRC_V, TGT_V = 40, 30
 LENGTHS = [7, 3, 5, 1, 6]
+# The searches take every option (their one definition, defaults included, is DecodeParams):
+# these tests start from no constraint at all and name what each one turns on.
+UNCONSTRAINED = {
+    "max_length": 30,
+    "min_length": 0,
+    "no_repeat_ngram_size": 0,
+    "length_penalty": "none",
+    "alpha": 0.0,
+}
+
+
+def options(**overrides: object) -> dict[str, object]:
+    return {**UNCONSTRAINED, **overrides}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -27,7 +40,13 @@ def random_model(seed: int = 0, scale: float = 0.5, **overrides: object) -> Seq2
     """An untrained model with large weights, so its outputs depend on the source and are
     peaked enough to make ties between candidates practically impossible."""
     values: dict[str, object] = dict(
-        src_vocab_size=SRC_V, tgt_vocab_size=TGT_V, emb_dim=16, hidden_dim=24, dropout=0.2
+        src_vocab_size=SRC_V,
+        tgt_vocab_size=TGT_V,
+        emb_dim=16,
+        hidden_dim=24,
+        enc_layers=2,
+        dec_layers=2,
+        dropout=0.2,
     )
     values.update(overrides)
     torch.manual_seed(seed)
@@ -67,15 +86,15 @@ SEARCH_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", SEARCH_OPTIONS)
+@pytest.mark.parametrize("settings", SEARCH_OPTIONS)
 @pytest.mark.parametrize(
     "overrides", [{}, {"rnn_type": "gru", "attention": "bahdanau", "input_feeding": True}]
 )
-def test_beam_size_one_equals_greedy(options: dict, overrides: dict) -> None:
+def test_beam_size_one_equals_greedy(settings: dict, overrides: dict) -> None:
     model = random_model(**overrides)
     src, lengths = sources()
-    greedy = greedy_search(model, src, lengths, **options)
-    beam = beam_search(model, src, lengths, beam_size=1, **options)
+    greedy = greedy_search(model, src, lengths, **options(**settings))
+    beam = beam_search(model, src, lengths, beam_size=1, **options(**settings))
     assert [h.token_ids for h in beam] == [h.token_ids for h in greedy]
     assert [h.score for h in beam] == pytest.approx([h.score for h in greedy], abs=1e-6)
     for b, g in zip(beam, greedy, strict=True):
@@ -88,12 +107,12 @@ def test_ngram_blocking_never_repeats_an_ngram(search: str, n: int) -> None:
     # An untrained model loves repeating itself; min_length forces long outputs.
     model = random_model(seed=1, scale=0.2)
     src, lengths = sources()
-    kwargs = {"max_length": 15, "min_length": 15, "no_repeat_ngram_size": n}
+    kwargs = options(max_length=15, min_length=15, no_repeat_ngram_size=n)
     if search == "beam":
         hyps = beam_search(model, src, lengths, beam_size=4, **kwargs)
     else:
         hyps = greedy_search(model, src, lengths, **kwargs)
-    unblocked = greedy_search(model, src, lengths, max_length=15, min_length=15)
+    unblocked = greedy_search(model, src, lengths, **options(max_length=15, min_length=15))
     assert any(len(set(ngrams(h.token_ids, n))) < len(ngrams(h.token_ids, n)) for h in unblocked)
     for h in hyps:
         assert len(h.token_ids) == 15
@@ -105,9 +124,8 @@ def test_ngram_blocking_never_repeats_an_ngram(search: str, n: int) -> None:
 def test_length_limits_hold(beam_size: int, min_length: int, max_length: int) -> None:
     model = random_model(seed=2)
     src, lengths = sources()
-    hyps = beam_search(
-        model, src, lengths, beam_size=beam_size, min_length=min_length, max_length=max_length
-    )
+    limits = options(min_length=min_length, max_length=max_length)
+    hyps = beam_search(model, src, lengths, beam_size=beam_size, **limits)
     for h in hyps:
         assert min_length <= len(h.token_ids) <= max_length
         assert h.attention.shape[0] == len(h.token_ids)
@@ -118,20 +136,23 @@ def test_bad_options_are_clear_errors() -> None:
     model = random_model()
     src, lengths = sources()
     with pytest.raises(ValueError, match="min_length"):
-        beam_search(model, src, lengths, min_length=5, max_length=4)
+        beam_search(model, src, lengths, beam_size=5, **options(min_length=5, max_length=4))
     with pytest.raises(ValueError, match="length_penalty"):
-        greedy_search(model, src, lengths, length_penalty="wu")
+        greedy_search(model, src, lengths, **options(length_penalty="wu"))
     with pytest.raises(ValueError, match="beam_size"):
-        beam_search(model, src, lengths, beam_size=0)
+        beam_search(model, src, lengths, beam_size=0, **options())
     with pytest.raises(ValueError, match="at least one token"):
-        beam_search(model, src, torch.tensor([7, 0, 5, 1, 6]))
+        beam_search(model, src, torch.tensor([7, 0, 5, 1, 6]), beam_size=5, **options())
+    without_max_length = {k: v for k, v in options().items() if k != "max_length"}
+    with pytest.raises(TypeError, match="max_length"):  # no option has a default of its own
+        greedy_search(model, src, lengths, **without_max_length)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("beam_size", [1, 4])
 def test_batched_search_equals_one_example_at_a_time(beam_size: int) -> None:
     model = random_model(seed=3, dropout=0.0)
     src, lengths = sources()
-    kwargs = {"beam_size": beam_size, "max_length": 10, "length_penalty": "gnmt", "alpha": 0.6}
+    kwargs = options(beam_size=beam_size, max_length=10, length_penalty="gnmt", alpha=0.6)
     batched = beam_search(model, src, lengths, **kwargs)
     for i, n in enumerate(LENGTHS):
         (alone,) = beam_search(model, src[i : i + 1, :n], lengths[i : i + 1], **kwargs)
@@ -149,9 +170,8 @@ def test_beam_scores_and_attention_match_the_model(length_penalty: str) -> None:
     model = random_model(seed=4)
     src, lengths = sources()
     alpha = 0.8
-    hyps = beam_search(
-        model, src, lengths, beam_size=5, max_length=9, length_penalty=length_penalty, alpha=alpha
-    )
+    kwargs = options(max_length=9, length_penalty=length_penalty, alpha=alpha)
+    hyps = beam_search(model, src, lengths, beam_size=5, **kwargs)
     for i, (h, n) in enumerate(zip(hyps, LENGTHS, strict=True)):
         scored = len(h.token_ids) + 1
         penalty = {"none": 1.0, "avg": scored, "gnmt": ((5 + scored) / 6) ** alpha}
@@ -165,23 +185,25 @@ def test_beam_scores_and_attention_match_the_model(length_penalty: str) -> None:
 def test_beam_finds_at_least_the_greedy_log_prob() -> None:
     model = random_model(seed=5)
     src, lengths = sources()
-    greedy = greedy_search(model, src, lengths, max_length=8)
-    beam = beam_search(model, src, lengths, beam_size=6, max_length=8)
+    greedy = greedy_search(model, src, lengths, **options(max_length=8))
+    beam = beam_search(model, src, lengths, beam_size=6, **options(max_length=8))
     assert sum(b.score >= g.score - 1e-5 for b, g in zip(beam, greedy, strict=True)) >= 4
 
 
 def test_search_restores_training_mode() -> None:
     model = random_model().train()
     src, lengths = sources()
-    first = beam_search(model, src, lengths, beam_size=2, max_length=5)
+    first = beam_search(model, src, lengths, beam_size=2, **options(max_length=5))
     assert model.training
-    second = beam_search(model, src, lengths, beam_size=2, max_length=5)
+    second = beam_search(model, src, lengths, beam_size=2, **options(max_length=5))
     assert [h.token_ids for h in first] == [h.token_ids for h in second]  # dropout was off
 
 
 def test_trained_model_decodes_its_training_targets() -> None:
     torch.manual_seed(0)
-    cfg = Seq2SeqConfig(SRC_V, TGT_V, emb_dim=32, hidden_dim=64, dropout=0.0)
+    cfg = Seq2SeqConfig(
+        SRC_V, TGT_V, emb_dim=32, hidden_dim=64, enc_layers=2, dec_layers=2, dropout=0.0
+    )
     model = Seq2Seq(cfg)
     src, lengths = sources([6, 4, 5, 3], seed=7)
     gold = torch.tensor(
@@ -198,8 +220,9 @@ def test_trained_model_decodes_its_training_targets() -> None:
         if loss.item() < 0.005:
             break
     expected = [[5, 6, 7, 8], [9, 10, 11], [12, 13], [14, 15, 16, 17]]
-    assert [h.token_ids for h in greedy_search(model, src, lengths)] == expected
-    assert [h.token_ids for h in beam_search(model, src, lengths, beam_size=3)] == expected
+    assert [h.token_ids for h in greedy_search(model, src, lengths, **options())] == expected
+    beam = beam_search(model, src, lengths, beam_size=3, **options())
+    assert [h.token_ids for h in beam] == expected
 
 
 def test_replace_unknowns_copies_the_most_attended_source_token() -> None:
@@ -217,7 +240,8 @@ def test_replace_unknowns_copies_the_most_attended_source_token() -> None:
 def test_replace_unknowns_on_search_output() -> None:
     model = random_model(seed=6)
     src, lengths = sources()
-    for h, n, row in zip(greedy_search(model, src, lengths), LENGTHS, src, strict=True):
+    hyps = greedy_search(model, src, lengths, **options())
+    for h, n, row in zip(hyps, LENGTHS, src, strict=True):
         assert h.attention.shape == (len(h.token_ids), n)
         torch.testing.assert_close(h.attention.sum(-1), torch.ones(len(h.token_ids)))
         words = ["<unk>" if t == UNK else f"w{t}" for t in h.token_ids]

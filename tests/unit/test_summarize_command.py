@@ -1,5 +1,6 @@
-"""``summarize`` without a model: its decoding options are DecodeParams', and its documents are
-read by the one set of line and JSON Lines rules."""
+"""``summarize``: its decoding options are DecodeParams', a model directory decodes with the ones
+it carries unless the command line says otherwise, and its documents are read by the one set of
+line and JSON Lines rules."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from summarizer.cli import app
 from summarizer.cli.summarize import InputFormat, read_documents, summarize
-from summarizer.config import DecodeParams
+from summarizer.config.evaluation import DecodeParams
 from summarizer.errors import DataError
 
 ROUTING = {
@@ -40,6 +41,66 @@ def test_bad_decoding_option_fails_before_any_model_loads(tmp_path: Path) -> Non
     )
     assert result.exit_code == 1
     assert "min_length (30) must not exceed max_length (20)" in " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def packaged_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny untrained model directory carrying decoding options unlike the defaults."""
+    import torch
+
+    from summarizer.config.data import TokenizeParams, VocabParams
+    from summarizer.config.training import ModelParams
+    from summarizer.data.vocab import Vocab
+    from summarizer.model import Seq2Seq
+    from summarizer.model_io import save_model_dir
+    from summarizer.training import model_config
+
+    vocab = Vocab.build([" ".join(DOCUMENTS).split()], VocabParams(min_freq=1))
+    config = model_config(ModelParams(emb_dim=16, hidden_dim=32), len(vocab), len(vocab))
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("project") / "models" / "summarizer"
+    tokenize = TokenizeParams(max_source_len=12, max_target_len=8)
+    save_model_dir(path, Seq2Seq(config).state_dict(), config, tokenize, vocab, vocab, {})
+    PACKAGED.write(path)
+    return path
+
+
+PACKAGED = DecodeParams(beam_size=2, max_length=4, min_length=3, length_penalty="none")
+DOCUMENTS = ["the police said a bomb exploded", "on monday in the south", "the country"]
+
+
+def test_a_model_directory_decodes_with_its_own_options_from_anywhere(
+    packaged_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from summarizer.inference import Summarizer
+
+    monkeypatch.chdir(tmp_path)  # no params.yaml here: the directory alone decides
+    Path("docs.txt").write_text("".join(d + "\n" for d in DOCUMENTS), encoding="utf-8")
+    summarizer = Summarizer.from_dir(packaged_model)
+
+    def summarize_here(*options: str) -> list[str]:
+        result = CliRunner().invoke(
+            app, ["summarize", "-m", str(packaged_model), "-f", "docs.txt", *options]
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout.splitlines()
+
+    expected = [s.text for s in summarizer.summarize(DOCUMENTS, PACKAGED)]
+    assert summarize_here() == expected
+    assert expected != [s.text for s in summarizer.summarize(DOCUMENTS, DecodeParams())]
+    # Options given on the command line override the directory's, one by one.
+    greedy = PACKAGED.model_copy(update={"beam_size": 1, "max_length": 6})
+    assert summarize_here("--beam-size", "1", "--max-length", "6") == [
+        s.text for s in summarizer.summarize(DOCUMENTS, greedy)
+    ]
+
+
+def test_options_are_checked_against_the_model_directorys_own(packaged_model: Path) -> None:
+    refused = CliRunner().invoke(
+        app, ["summarize", "text", "-m", str(packaged_model), "--max-length", "2"]
+    )
+    assert refused.exit_code == 1
+    assert "min_length (3) must not exceed max_length (2)" in " ".join(refused.output.split())
 
 
 def test_lines_one_document_each_from_gzip_with_crlf(tmp_path: Path) -> None:

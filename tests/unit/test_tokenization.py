@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.config import TokenizeParams, VocabParams
+from summarizer.config.data import TokenizeParams, VocabParams
 from summarizer.data.tokenization import TextProcessor, detokenize
 from summarizer.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 from summarizer.errors import DataError

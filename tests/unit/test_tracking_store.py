@@ -112,10 +112,10 @@ def test_read_only_store_is_a_clear_error_naming_the_file(tmp_path: Path) -> Non
 
 FIRST_RUN = """
 import sys
-from summarizer import tracking
+from summarizer import tracking, tracking_runs
 uri = sys.argv[1]
 tracking.ensure_reachable(uri)
-run = tracking.TrainingRun.start(uri, "concurrent", params={"worker": sys.argv[2]})
+run = tracking_runs.TrainingRun.start(uri, "concurrent", params={"worker": sys.argv[2]})
 run.end()
 print(run.run_id)
 """

@@ -8,14 +8,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from summarizer.config import LengthBounds, Params, Paths, ValidateParams
+from summarizer.config.data import LengthBounds, ValidateParams
+from summarizer.config.params import Params
+from summarizer.config.paths import Paths
 from summarizer.data.validation import (
     ValidationReport,
-    run_validate,
     text_lengths,
     validate_splits,
 )
 from summarizer.errors import DataError, ValidationFailed
+from summarizer.stages.validate import run as run_validate
 
 PARAMS = ValidateParams(
     length_unit="tokens",
@@ -268,7 +270,7 @@ def test_run_validate_names_missing_split_file(project: Path) -> None:
 
 
 def test_tokenize_refuses_data_that_failed_or_skipped_validation(project: Path) -> None:
-    from summarizer.data.tokenization import run_tokenize
+    from summarizer.stages.tokenize import run as run_tokenize
 
     params = _stage_params()
     _write_interim(defective_tables())
@@ -282,7 +284,7 @@ def test_tokenize_refuses_data_that_failed_or_skipped_validation(project: Path) 
 
 
 def test_tokenize_refuses_data_changed_since_validation(project: Path) -> None:
-    from summarizer.data.tokenization import run_tokenize
+    from summarizer.stages.tokenize import run as run_tokenize
 
     params = _stage_params()
     tables = clean_tables()
@@ -432,7 +434,7 @@ def test_a_split_with_every_row_dropped_stops_the_run(tmp_path: Path) -> None:
 
 
 def test_tokenize_leaves_out_the_rows_validate_dropped(project: Path) -> None:
-    from summarizer.data.tokenization import run_tokenize
+    from summarizer.stages.tokenize import run as run_tokenize
 
     params = _stage_params(drop_invalid_rows=True)
     _write_interim(_cnndm_like_tables())

@@ -7,7 +7,6 @@ One module per command group, each registering its commands on the shared
 from __future__ import annotations
 
 import importlib
-import sys
 
 from summarizer.cli.app import app
 
@@ -15,9 +14,4 @@ COMMAND_MODULES = ("stages", "summarize", "registry", "scoring")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["app", "main"]
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    """Run the command line and exit with its status."""
-    sys.exit(app())
+__all__ = ["app"]

@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from summarizer import tracking_server
-from summarizer.config import PARAMS_FILE, Params, RegisterParams, load_params
+from summarizer.config.params import PARAMS_FILE, Params, load_params
+from summarizer.config.registry import RegisterParams
 from summarizer.errors import SummarizerError
 from summarizer.redaction import environment_secrets, redact
 from summarizer.tracking import access_error

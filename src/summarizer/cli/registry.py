@@ -16,7 +16,7 @@ from summarizer.cli.app import (
     optional_params,
     tracking_store,
 )
-from summarizer.config import PARAMS_FILE
+from summarizer.config.params import PARAMS_FILE
 
 if TYPE_CHECKING:
     from summarizer.registry import AliasChange
@@ -108,20 +108,16 @@ def promote(
     stores), loads, summarizes and is not worse than the champion. Exits 1 if @champion moved
     meanwhile (another promote won; nothing changed)."""
     from summarizer import registry
-    from summarizer.config import RegisterParams
 
     params = optional_params(params_file)
-    settings = params.register_ if params else RegisterParams()
     change = registry.promote(
         tracking_store(params),
         model_name(name, params),
         version,
-        metric=settings.metric if params else None,
-        greater_is_better=settings.greater_is_better,
+        settings=params.register_ if params else None,
         force=force,
         dry_run=dry_run,
         reason=reason,
-        gate=settings,
     )
     _print_change(change, "moved")
 

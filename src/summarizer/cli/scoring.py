@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from summarizer.cli.app import ParamsOption, command
-from summarizer.config import PARAMS_FILE, Paths, load_params
+from summarizer.config.params import PARAMS_FILE, load_params
+from summarizer.config.paths import Paths
 
 
 @command()
@@ -42,7 +43,7 @@ def score(
     output: Annotated[Path | None, typer.Option(help="Write the metrics as JSON here.")] = None,
 ) -> None:
     """Score any predictions file with exactly the evaluate stage's scorer and options."""
-    from summarizer.config import EvaluateParams
+    from summarizer.config.evaluation import EvaluateParams
     from summarizer.evaluation import ScoringOptions, score_files
 
     evaluate = load_params(params_file).evaluate if params_file.is_file() else EvaluateParams()
@@ -109,13 +110,13 @@ def tune_decoding(
     """Score combinations of decoding options on held-out data and rank them."""
     import yaml
 
-    from summarizer.data.gate import dropped_ids
     from summarizer.errors import ConfigError
     from summarizer.evaluation import ScoringOptions
     from summarizer.evaluation.inputs import load_split
     from summarizer.evaluation.tuning import grid, sweep, trials_table
     from summarizer.inference import Summarizer
     from summarizer.io import atomic_path
+    from summarizer.stages.validation_gate import dropped_ids
 
     if split not in ("validation", "train"):
         raise ConfigError(
@@ -134,7 +135,7 @@ def tune_decoding(
     if rank_by not in scoring.rouge_types:
         raise ConfigError(f"--rank-by {rank_by}: not one of {', '.join(scoring.rouge_types)}")
     candidates = grid(evaluate.decode, grid_values)  # bad options fail before any decoding
-    table = load_split(split, max_examples, leave_out=dropped_ids()[split])
+    table = load_split(Paths.interim_split(split), max_examples, leave_out=dropped_ids()[split])
     trials = sweep(
         Summarizer.from_dir(model),
         table["document"].tolist(),

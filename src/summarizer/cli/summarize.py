@@ -5,6 +5,9 @@ Files and stdin are read by :mod:`summarizer.data.formats`, with its rules and m
 document per line, or JSON Lines whose records are echoed in ``--format jsonl`` output. The
 decoding options are :meth:`DecodeParams.output_options` (a test checks the command offers
 exactly those) and are validated by :meth:`DecodeParams.with_overrides` before any model loads.
+The ones given override the model's own: a packaged model directory's ``decode.json`` (the options
+it was evaluated with, so ``summarize -m models/summarizer`` from anywhere writes the evaluated
+summaries), a registered model's logged options.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Annotated, Any
 import typer
 
 from summarizer.cli.app import ParamsOption, command, model_name, optional_params, tracking_store
-from summarizer.config import PARAMS_FILE, DecodeParams, LengthPenalty, Params
+from summarizer.config.evaluation import DecodeParams, LengthPenalty
+from summarizer.config.params import PARAMS_FILE, Params
 from summarizer.data.formats import (
     decode_text,
     is_json_lines,
@@ -144,6 +148,21 @@ def model_source(model: str, trust_model_code: bool = False) -> ModelSource:
     return ModelSource.mlflow
 
 
+def fallback_options(params: Params | None) -> DecodeParams:
+    """What a model directory without options of its own (as train exports it) decodes with:
+    ``evaluate.decode`` of the ``params.yaml`` at hand, else the defaults."""
+    return params.evaluate.decode if params else DecodeParams()
+
+
+def model_options(model: str | None, params: Params | None) -> DecodeParams:
+    """The options ``model`` decodes with unless told otherwise, as far as they are known before
+    it loads: a local model directory's own (:meth:`DecodeParams.read`); for a registered
+    model, the defaults (it checks the options again against those it was logged with)."""
+    if model is not None and Path(model).is_dir():
+        return DecodeParams.read(model) or fallback_options(params)
+    return DecodeParams()
+
+
 def summarize_documents(
     documents: list[str],
     model: str,
@@ -152,8 +171,9 @@ def summarize_documents(
     trust_model_code: bool = False,
 ) -> list[str]:
     """Summaries from a registry model (its files, with the installed pyfunc code) or a local
-    model directory (through :class:`~summarizer.inference.Summarizer` with the evaluate stage's
-    options). Only with ``trust_model_code`` does an MLflow model run the code stored in it."""
+    model directory (through :class:`~summarizer.inference.Summarizer` with the options it
+    carries). ``overrides`` replace the model's own options. Only with ``trust_model_code`` does
+    an MLflow model run the code stored in it."""
     if model_source(model, trust_model_code) != ModelSource.directory:
         from summarizer import registry
 
@@ -164,9 +184,9 @@ def summarize_documents(
 
     from summarizer.inference import Summarizer
 
-    defaults = params.evaluate.decode if params else DecodeParams()
-    options = defaults.with_overrides(overrides)
-    return [summary.text for summary in Summarizer.from_dir(model).summarize(documents, options)]
+    summarizer = Summarizer.from_dir(model, fallback=fallback_options(params))
+    options = summarizer.options.with_overrides(overrides)
+    return [summary.text for summary in summarizer.summarize(documents, options)]
 
 
 @command()
@@ -219,7 +239,7 @@ def summarize(
 ) -> None:
     """Summarize text from the argument, a file or stdin with a registered or local model."""
     # The decoding options are the parameters named as in DecodeParams; the ones given override
-    # the model's defaults, checked against the bounds of params.yaml before any model loads.
+    # the model's own, checked against the bounds of params.yaml before any model loads.
     arguments = locals()
     params = optional_params(params_file)
     overrides = {
@@ -227,7 +247,7 @@ def summarize(
         for name in DecodeParams.output_options()
         if arguments[name] is not None
     }
-    DecodeParams().with_overrides(overrides)
+    model_options(model, params).with_overrides(overrides)
 
     model = model or f"models:/{model_name(None, params)}@champion"
     records = read_documents(text, file, input_format, field)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import codecs
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from summarizer.config.base import Location, Section
+from summarizer.config.document import ParamsDocument
 
 
 class SplitFiles(Section):
@@ -101,7 +102,7 @@ class ValidateParams(Section):
     """Thresholds of the Great Expectations suite run by the ``validate`` stage."""
 
     length_unit: Literal["tokens", "characters"] = "tokens"
-    document_length: LengthBounds = LengthBounds(min=3, max=2000)
+    document_length: LengthBounds = LengthBounds(min=1, max=2000)
     summary_length: LengthBounds = LengthBounds(min=1, max=200)
     # Share of rows whose summary must be shorter than the document (headlines sometimes are not).
     summary_shorter_mostly: float = Field(0.9, ge=0, le=1)
@@ -136,7 +137,7 @@ class VocabParams(Section):
 
     min_freq: int = Field(2, ge=1)
     max_size: int = Field(30000, gt=4)
-    shared: bool = False
+    shared: bool = True  # one vocabulary for both sides (model.share_src_tgt_embeddings needs it)
     pad_token: str = "<pad>"
     unk_token: str = "<unk>"
     bos_token: str = "<s>"
@@ -148,3 +149,29 @@ class VocabParams(Section):
         if len(set(specials)) != len(specials):
             raise ValueError("special tokens must be distinct")
         return self
+
+
+def check_one_unknown_token(params: Any) -> Any:
+    """A whole-document check of any params view holding ``tokenize`` and ``vocab``: the
+    tokenizer's unknown marker must be the vocabulary's unknown token."""
+    if params.tokenize.unknown_token != params.vocab.unk_token:
+        raise ValueError(
+            f"tokenize.unknown_token ({params.tokenize.unknown_token!r}) must equal "
+            f"vocab.unk_token ({params.vocab.unk_token!r})"
+        )
+    return params
+
+
+class DataStageParams(ParamsDocument):
+    """The sections of ``params.yaml`` the data stages after ``ingest`` read (``ingest`` checks
+    the whole file, so that a typo in any section stops the pipeline before it starts)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, populate_by_name=True)
+
+    dataset: DatasetSpec
+    ingest: IngestParams = IngestParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    tokenize: TokenizeParams = TokenizeParams()
+    vocab: VocabParams = VocabParams()
+
+    _one_unknown_token = model_validator(mode="after")(check_one_unknown_token)

@@ -1,16 +1,27 @@
-"""The ``evaluate`` section: decoding options (defined once here), scoring and test sets."""
+"""The ``evaluate`` section: decoding options (defined once here, and carried by a packaged model
+directory as ``decode.json``), scoring and test sets."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from summarizer.config.base import Location, Section, format_validation_error
+from summarizer.config.choices import LENGTH_PENALTIES
+from summarizer.config.data import DatasetSpec
+from summarizer.config.document import ParamsDocument
+from summarizer.config.tracking import TrackingParams
 from summarizer.errors import ConfigError
 
-LengthPenalty = Literal["none", "avg", "gnmt"]  # summarizer.model.search.LENGTH_PENALTIES (tested)
+# The search's own list: a penalty it gains is an option here, one it drops is refused by name.
+LengthPenalty = Literal[LENGTH_PENALTIES]  # type: ignore[valid-type]
+
+# In a model directory: the decoding options it is evaluated and served with (the package stage
+# writes it; a directory as train exports it has none).
+DECODE_FILE = "decode.json"
 
 
 MAX_NAMED = 5  # unknown option names an error lists
@@ -27,13 +38,15 @@ class DecodeParams(Section):
     Everything else is derived from these fields: the ``summarize`` command's options, the
     ``tune-decoding`` grid, the serving params and the pyfunc signature, and the keyword arguments
     of :func:`summarizer.model.beam_search` (:meth:`search_args`; a test checks they match).
+    The defaults are ``params.yaml``'s (tests/unit/test_defaults.py); the search functions have
+    none of their own. A packaged model directory carries its own (:meth:`read`, :meth:`write`).
     """
 
     beam_size: int = Field(5, ge=1, le=64)  # 1 is greedy search
     max_length: int = Field(20, ge=1, le=1000)
-    min_length: int = Field(0, ge=0)
+    min_length: int = Field(2, ge=0)
     length_penalty: LengthPenalty = "gnmt"
-    alpha: float = Field(0.6, ge=0)
+    alpha: float = Field(1.5, ge=0)
     no_repeat_ngram_size: int = Field(3, ge=0)
     replace_unk: bool = True  # copy the most-attended source word in place of <unk>
     batch_tokens: int = Field(4000, gt=0)  # source tokens per decoding batch
@@ -77,6 +90,25 @@ class DecodeParams(Section):
             return type(self).model_validate({**self.model_dump(), **overrides})
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, source)) from None
+
+    @classmethod
+    def read(cls, model_dir: Path | str) -> DecodeParams | None:
+        """The options ``model_dir`` carries in :data:`DECODE_FILE`, validated as ``params.yaml``
+        is; None for a directory without them. A bad file is a :class:`ConfigError` naming it."""
+        path = Path(model_dir) / DECODE_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, path)) from None
+
+    def write(self, model_dir: Path | str) -> None:
+        """Write these options into ``model_dir`` as :data:`DECODE_FILE`."""
+        text = self.model_dump_json(indent=2) + "\n"
+        (Path(model_dir) / DECODE_FILE).write_text(text, encoding="utf-8")
 
     def search_args(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~summarizer.model.greedy_search`; beam search also takes
@@ -171,3 +203,31 @@ class EvaluateParams(Section):
     attention_examples: int = Field(4, ge=0)  # heatmaps drawn for the first N test examples
     length_buckets: list[int] = [10, 20, 30, 40, 60]  # source-length bucket edges (tokens)
     extra_test_sets: dict[str, ExtraTestSet] = {}
+
+
+class DecodeSection(BaseModel):
+    """The ``evaluate`` section as the ``package`` stage reads it: its decoding options alone
+    (the rest is validated by the stages that read it)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    decode: DecodeParams = DecodeParams()
+
+
+class PackageStageParams(ParamsDocument):
+    """What the ``package`` stage reads of ``params.yaml``: ``evaluate.decode``, the options
+    the packaged model directory carries (its only DVC param)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    evaluate: DecodeSection = DecodeSection()
+
+
+class EvaluationStageParams(ParamsDocument):
+    """The sections of ``params.yaml`` the ``evaluate`` stage reads."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    dataset: DatasetSpec
+    evaluate: EvaluateParams = EvaluateParams()
+    tracking: TrackingParams = TrackingParams()

@@ -27,13 +27,7 @@ from summarizer.config.base import format_validation_error
 from summarizer.config.params import PARAMS_FILE, Params
 from summarizer.errors import ConfigError
 
-GPU_PROFILE = Path("configs/profiles/gpu-gigaword.yaml")
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*):")
-
-
-def apply_command(overlay: Path | str) -> str:
-    """The shell command that applies ``overlay`` to ``params.yaml`` and runs the pipeline."""
-    return f"python -m {__spec__.name if __spec__ else __name__} {overlay} && dvc repro"
 
 
 def _sections(text: str) -> dict[str, tuple[int, int, int]]:

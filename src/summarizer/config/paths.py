@@ -22,15 +22,19 @@ class Paths:
     vocab_metrics = reports / "vocab.json"
 
     checkpoints = models / "checkpoints"  # last.pt and best.pt: training.CheckpointStore
-    model_dir = models / "summarizer"  # self-describing: weights, config, vocab, tokenizer
+    trained_model = models / "trained"  # what train exports: weights, config, vocab, tokenizer
+    model_dir = models / "summarizer"  # the trained model packaged with its decoding options
     train_run = models / "mlflow_run.json"
     train_history = reports / "train_history.csv"
+    train_history_plot = reports / "train_history.png"
     train_metrics = reports / "train_metrics.json"
     evaluation = reports / "evaluation.json"  # everything evaluate measured
     metrics = reports / "metrics.json"  # its headline numbers: the DVC and MLflow metrics
     predictions = reports / "predictions.jsonl"
     rouge_by_length = reports / "rouge_by_length.csv"
     attention_dir = reports / "attention"
+    register_report = reports / "register.json"  # register's decision, kept with the run
+    external = Path("data/external")  # extra test sets, one directory each (kept by .gitkeep)
 
     @classmethod
     def interim_split(cls, split: str) -> Path:
@@ -41,6 +45,11 @@ class Paths:
     def processed_split(cls, split: str) -> Path:
         """The tokenized table of ``split`` (written by ``tokenize``)."""
         return cls.processed / f"{split}.parquet"
+
+    @classmethod
+    def external_test_set(cls, name: str) -> Path:
+        """Extra test set ``name`` as evaluate reads it (copied there by ``extra_test_set``)."""
+        return cls.external / name
 
     @classmethod
     def vocab_file(cls, side: Literal["source", "target"]) -> Path:

@@ -1,0 +1,1 @@
+"""Data: reading each dataset format, the validation suite, tokenization and vocabularies."""

@@ -1,22 +1,18 @@
-"""Stage ``ingest``: raw dataset files to one canonical Parquet table per split.
+"""Raw dataset files to one canonical table per split: cleaning, splitting, the test set's entry.
 
-Everything is read and checked before anything is written, so a bad raw file leaves the previous
-outputs as they were.
+Everything is read and checked in memory and returned; the ``ingest`` stage writes it only when
+all of it is good, so a bad raw file leaves the previous outputs as they were.
 """
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from summarizer.config import SPLITS, DatasetSpec, IngestParams, Params, Paths
-from summarizer.data.formats import read_split
+from summarizer.config.data import DatasetSpec, IngestParams
+from summarizer.config.paths import SPLITS
+from summarizer.data.tables import read_split
 from summarizer.errors import DataError
-from summarizer.io import atomic_directory, write_json
-
-log = logging.getLogger(__name__)
 
 
 def _duplicate_pairs(table: pd.DataFrame) -> pd.Series:
@@ -104,29 +100,3 @@ def build_splits(spec: DatasetSpec, params: IngestParams) -> tuple[dict[str, pd.
         source_test_rows, len(tables["test"]), params.filter_test, flagged_in_test
     )
     return tables, report
-
-
-def run_ingest(params: Params) -> dict:
-    """Stage ``ingest``: write ``data/interim/{split}.parquet`` and ``reports/ingest.json``."""
-    tables, report = build_splits(params.dataset, params.ingest)
-    with atomic_directory(Paths.interim) as tmp:
-        tmp.mkdir(parents=True)
-        for split, table in tables.items():
-            table.to_parquet(tmp / f"{split}.parquet", index=False)
-    write_json(Paths.ingest_report, report)
-    for split, counts in report["removed"].items():
-        for reason, count in counts.items():
-            log.info("%s: removed %d row(s) (%s)", split, count, reason.replace("_", " "))
-    test_set = report["test_set"]
-    if test_set["modified"]:
-        log.warning("%s (ingest.filter_test is on)", test_set["note"])
-    else:
-        for reason, flagged in test_set["flagged"].items():
-            log.info(
-                "test: kept %d row(s) that ingest would remove (%s): %s",
-                flagged["count"],
-                reason.replace("_", " "),
-                ", ".join(flagged["ids"][:10]) + (", ..." if flagged["count"] > 10 else ""),
-            )
-    log.info("rows per split: %s", report["rows"])
-    return report

@@ -12,11 +12,9 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from tqdm.auto import tqdm
 
-from summarizer.config import SPLITS, Params, Paths, TokenizeParams
-from summarizer.io import atomic_directory, read_stage_table
+from summarizer.config.data import TokenizeParams
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -129,34 +127,3 @@ def detokenize(tokens: Sequence[str]) -> str:
     text = _NO_SPACE_BEFORE.sub("", text)
     text = _SPLIT_HYPHEN.sub("-", text)
     return _NO_SPACE_AFTER.sub("", text)
-
-
-def run_tokenize(params: Params) -> dict[str, int]:
-    """Stage ``tokenize``: token sequences per split, truncated to the model's window."""
-    from summarizer.data.gate import require_validated
-
-    dropped = require_validated()
-    processor = TextProcessor(params.tokenize)
-    tables = {}
-    for split in SPLITS:
-        table = read_stage_table(
-            Paths.interim_split(split), "ingest", columns=["id", "document", "summary"]
-        )
-        # Rows validate dropped (validate.drop_invalid_rows) go no further than here.
-        table = table.loc[~table["id"].astype(str).isin(dropped[split])].reset_index(drop=True)
-        tables[split] = pd.DataFrame(
-            {
-                "id": table["id"],
-                "source": processor.tokenize_source(
-                    table["document"].tolist(), progress=f"tokenize {split} documents"
-                ),
-                "target": processor.tokenize_target(
-                    table["summary"].tolist(), progress=f"tokenize {split} summaries"
-                ),
-            }
-        )
-    with atomic_directory(Paths.processed) as tmp:
-        tmp.mkdir(parents=True)
-        for split, table in tables.items():
-            table.to_parquet(tmp / Paths.processed_split(split).name, index=False)
-    return {split: len(table) for split, table in tables.items()}

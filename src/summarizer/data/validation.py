@@ -1,4 +1,4 @@
-"""Stage ``validate``: the Great Expectations suite over every canonical split.
+"""The Great Expectations suite over every canonical split.
 
 Each split gets its own suite (:mod:`summarizer.data.validation_suite`; identical except that
 train and validation also check for test documents), run against the whole DataFrame. What a
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from summarizer.config import SPLITS, Params, Paths, ValidateParams
-from summarizer.data.gate import interim_hash
+from summarizer.config.data import ValidateParams
+from summarizer.config.paths import SPLITS
 from summarizer.data.validation_report import (
     Failure,
     SplitStats,
@@ -39,15 +39,15 @@ from summarizer.data.validation_suite import (
     text_lengths,
     with_derived_columns,
 )
-from summarizer.errors import DataError, ValidationFailed
-from summarizer.io import atomic_directory, read_stage_table, write_json
+from summarizer.errors import DataError
+from summarizer.io import atomic_directory
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context import AbstractDataContext
     from great_expectations.datasource.fluent.interfaces import Batch
 
-__all__ = ["ValidationReport", "run_validate", "text_lengths", "validate_splits"]
+__all__ = ["ValidationReport", "text_lengths", "validate_splits"]
 
 log = logging.getLogger(__name__)
 
@@ -219,21 +219,3 @@ def validate_splits(
     return ValidationReport(
         failures=failures, splits=splits, dropped_ids=dropped, docs_index=docs_dir / "index.html"
     )
-
-
-def run_validate(params: Params) -> ValidationReport:
-    """Stage ``validate``: check every ingested split, write the summary and the Data Docs.
-
-    The summary is written whether or not the data passes, so that the failure is inspectable;
-    a failure that stops the pipeline then raises :class:`ValidationFailed` so the stage exits
-    non-zero. Dropped and reported rows are logged as a warning and the stage succeeds.
-    """
-    tables = {split: read_stage_table(Paths.interim_split(split), "ingest") for split in SPLITS}
-    report = validate_splits(tables, params.validate_, Paths.validation_docs)
-    # The hash ties the verdict to these very tables: a later stage refuses data that changed.
-    write_json(Paths.validation_summary, {**report.to_summary(), "data_hash": interim_hash()})
-    if not report.success:
-        raise ValidationFailed(report.format())
-    if report.failures:
-        log.warning("%s", report.format())
-    return report

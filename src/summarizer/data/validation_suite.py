@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from summarizer.config import ValidateParams
+from summarizer.config.data import ValidateParams
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation

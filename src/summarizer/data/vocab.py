@@ -6,12 +6,11 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
-from summarizer.config import Params, Paths, VocabParams
+from summarizer.config.data import VocabParams
 from summarizer.errors import DataError
-from summarizer.io import atomic_directory, atomic_path, read_stage_table, write_json
+from summarizer.io import atomic_path
 
 # Fixed ids let the model config hard-wire padding and start/end without looking tokens up.
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
@@ -121,35 +120,3 @@ class Vocab:
             raise DataError(f"{path}: vocabulary file not found") from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{path}: not a valid vocabulary file ({exc})") from None
-
-
-def run_build_vocab(params: Params) -> dict:
-    """Stage ``vocab``: vocabularies from the training split, coverage on the validation split."""
-    settings = params.vocab
-    splits = {
-        split: read_stage_table(
-            Paths.processed_split(split), "tokenize", columns=["source", "target"]
-        )
-        for split in ("train", "validation")
-    }
-    train, validation = splits["train"], splits["validation"]
-    if settings.shared:
-        shared = Vocab.build(chain(train["source"], train["target"]), settings)
-        vocabs = {"source": shared, "target": shared}
-    else:
-        vocabs = {side: Vocab.build(train[side], settings) for side in ("source", "target")}
-    metrics = {
-        side: {
-            "size": len(vocab),
-            "validation_oov_rate": round(vocab.oov_rate(validation[side]), 6),
-            "train_oov_rate": round(vocab.oov_rate(train[side]), 6),
-        }
-        for side, vocab in vocabs.items()
-    }
-    metrics["shared"] = settings.shared
-    with atomic_directory(Paths.vocab_dir) as tmp:
-        tmp.mkdir(parents=True)
-        for side, vocab in vocabs.items():
-            vocab.save(tmp / Paths.vocab_file(side).name)
-    write_json(Paths.vocab_metrics, metrics)
-    return metrics

@@ -1,9 +1,9 @@
 """Evaluation: decoding the test split, ROUGE scoring, baselines, checks and reports.
 
 =============  ===============================================================================
-``stage``      ``run_evaluate``: the ``evaluate`` DVC stage (decodes with the model: torch)
 ``inputs``     the scored examples: ingested splits and extra test sets, with references
 ``scoring``    ROUGE with confidence intervals (:class:`ScoringOptions`, :func:`score_corpus`)
+``tokenizer``  what ROUGE counts as words: the Unicode tokenizer, the check that text is kept
 ``files``      predictions and references from files, for ``summarizer score``
 ``baselines``  lead-N words or sentences
 ``checks``     degeneracy checks (repeats, empty or identical outputs, length ratio)
@@ -12,27 +12,16 @@
 =============  ===============================================================================
 
 Scoring, files, baselines and checks import neither torch nor MLflow, so ``summarizer score``
-and code that only scores stay light; :func:`run_evaluate` is imported from ``stage`` on first
-use for the same reason.
+and code that only scores stay light. The ``evaluate`` stage is :mod:`summarizer.stages.evaluate`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from summarizer.evaluation.baselines import baseline, lead_sentences, lead_words, split_sentences
 from summarizer.evaluation.checks import degeneracy_metrics
 from summarizer.evaluation.files import read_texts, score_files
-from summarizer.evaluation.scoring import (
-    CorpusScores,
-    ScoringOptions,
-    UnicodeTokenizer,
-    score_corpus,
-    truncate_bytes,
-)
-
-if TYPE_CHECKING:
-    from summarizer.evaluation.stage import run_evaluate
+from summarizer.evaluation.scoring import CorpusScores, ScoringOptions, score_corpus, truncate_bytes
+from summarizer.evaluation.tokenizer import UnicodeTokenizer
 
 __all__ = [
     "CorpusScores",
@@ -43,19 +32,8 @@ __all__ = [
     "lead_sentences",
     "lead_words",
     "read_texts",
-    "run_evaluate",
     "score_corpus",
     "score_files",
     "split_sentences",
     "truncate_bytes",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: `from summarizer.evaluation import run_evaluate` loads the torch-side stage module
-    # only when it is asked for.
-    if name == "run_evaluate":
-        from summarizer.evaluation.stage import run_evaluate
-
-        return run_evaluate
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from summarizer.config import EvaluateParams
+from summarizer.config.evaluation import EvaluateParams
 from summarizer.data.formats import join_sentences
 
 # Tokens that end in a period but rarely end a sentence. Kept short on purpose: this is a

@@ -3,15 +3,17 @@ DUC-2004, each as a table with a ``references`` list per row (one or several ref
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from summarizer.config import ExtraTestSet, Paths
-from summarizer.data.formats import join_sentences, read_parallel_text
+from summarizer.config.evaluation import ExtraTestSet
+from summarizer.data.formats import join_sentences
+from summarizer.data.tables import read_parallel_text
 from summarizer.evaluation.baselines import split_sentences
-from summarizer.io import read_json, read_stage_table
-from summarizer.project import external_copy
+from summarizer.io import read_stage_table
 
 # Test examples in each standard test set, as published (../shared/datasets/README.md), keyed by
 # dataset.name or extra test set name. A score on fewer is not comparable with the literature.
@@ -33,9 +35,9 @@ def _with_references(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_split(
-    split: str, max_examples: int | None = None, leave_out: frozenset[str] = frozenset()
+    path: Path, max_examples: int | None = None, leave_out: frozenset[str] = frozenset()
 ) -> pd.DataFrame:
-    """The ingested ``split`` (its first ``max_examples`` rows if given), with ``references``.
+    """An ingested split at ``path`` (its first ``max_examples`` rows), with ``references``.
 
     ``leave_out``: ids of rows that ``validate`` dropped (see
     :func:`summarizer.data.gate.require_validated`); they are left out before the cut.
@@ -44,7 +46,7 @@ def load_split(
         DataError: if the ingest stage has not written the split (see
             :func:`~summarizer.io.read_stage_table`).
     """
-    table = read_stage_table(Paths.interim_split(split), "ingest")
+    table = read_stage_table(path, "ingest")
     if leave_out:
         table = table[~table["id"].astype(str).isin(leave_out)]
     if max_examples is not None:
@@ -52,21 +54,22 @@ def load_split(
     return _with_references(table)
 
 
-def load_extra_test_set(name: str, spec: ExtraTestSet) -> pd.DataFrame:
-    """An extra test set's line-aligned files as a table with ``references`` (ids ``name-…``)."""
-    root = external_copy(name)  # the copy DVC tracks (stage extra_test_set@<name>)
+def load_extra_test_set(root: Path, name: str, spec: ExtraTestSet) -> pd.DataFrame:
+    """Extra test set ``name``'s line-aligned files under ``root`` as a table with
+    ``references`` (ids ``name-…``)."""
     table = read_parallel_text(
         root / spec.document, [root / reference for reference in spec.references], split=name
     )
     return _with_references(table)
 
 
-def size_entry(name: str, examples: int) -> dict[str, str | int | None]:
+def size_entry(
+    name: str, examples: int, ingest_report: Mapping[str, Any]
+) -> dict[str, str | int | None]:
     """The ``test_set`` entry of ``evaluation.json``: how many examples were scored beside how many
     the standard test set has (null when none is documented for ``name``), and ingest's word on
     whether the split was changed (``ingest.filter_test``): "test set modified: N of M rows"."""
-    report = read_json(Paths.ingest_report) if Paths.ingest_report.is_file() else {}
-    ingested = report.get("test_set") or {}
+    ingested = ingest_report.get("test_set") or {}
     counted = {"source_rows", "rows"} <= ingested.keys()
     modified = ingested["source_rows"] - ingested["rows"] if counted else None
     return {

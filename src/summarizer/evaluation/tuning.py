@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from summarizer.config import DecodeParams
+from summarizer.config.evaluation import DecodeParams
 from summarizer.errors import ConfigError
 from summarizer.evaluation.checks import degeneracy_metrics
 from summarizer.evaluation.inputs import split_like_references

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from summarizer.model.config import ATTENTION_TYPES
 from summarizer.model.coverage import CoverageFeature, CoverageGate
 
 
@@ -158,8 +159,9 @@ class AdditiveAttention(Attention):
 
 
 def make_attention(kind: str, query_dim: int, memory_dim: int, coverage: bool = False) -> Attention:
-    """The attention module for ``kind`` (``dot``, ``general``, ``concat`` or ``bahdanau``),
-    reading the coverage vector in its score when ``coverage``."""
+    """The attention module for ``kind``, one of :data:`~summarizer.model.ATTENTION_TYPES`
+    (``concat`` and ``bahdanau`` score alike: they differ in the decoder's wiring), reading the
+    coverage vector in its score when ``coverage``."""
     if kind == "dot":
         if query_dim != memory_dim:
             raise ValueError(
@@ -171,4 +173,4 @@ def make_attention(kind: str, query_dim: int, memory_dim: int, coverage: bool = 
         return GeneralAttention(query_dim, memory_dim, coverage)
     if kind in ("concat", "bahdanau"):
         return AdditiveAttention(query_dim, memory_dim, attn_dim=query_dim, coverage=coverage)
-    raise ValueError(f"attention must be dot, general, concat or bahdanau, got {kind!r}")
+    raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {kind!r}")

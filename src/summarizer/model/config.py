@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-RNN_TYPES = ("lstm", "gru")
-ATTENTION_TYPES = ("dot", "general", "concat", "bahdanau")
+from summarizer.config.choices import ATTENTION_TYPES, RNN_TYPES
 
 
 @dataclass
@@ -26,6 +25,11 @@ class Seq2SeqConfig:
     source words (see ``copy.py``). ``coverage`` feeds the sum of earlier attention into the
     attention score (``coverage.py``). Both default to off, so configs saved before they existed
     load as the models they were.
+
+    The defaults are those of ``params.yaml``'s ``model`` section
+    (:class:`summarizer.config.training.ModelParams`; tests/unit/test_defaults.py keeps them
+    equal): the train stage passes every field, so they only fill in what an older
+    ``config.json`` lacks.
     """
 
     src_vocab_size: int
@@ -34,13 +38,13 @@ class Seq2SeqConfig:
     unk_id: int = 1
     bos_id: int = 2
     eos_id: int = 3
-    emb_dim: int = 256
-    hidden_dim: int = 512
-    enc_layers: int = 2
-    dec_layers: int = 2
+    emb_dim: int = 128
+    hidden_dim: int = 256
+    enc_layers: int = 1
+    dec_layers: int = 1
     rnn_type: str = "lstm"
     bidirectional: bool = True
-    dropout: float = 0.3
+    dropout: float = 0.2
     attention: str = "general"
     input_feeding: bool = False
     tie_embeddings: bool = False

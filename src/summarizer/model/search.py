@@ -20,6 +20,10 @@ Conventions shared by both searches (so ``beam_search(beam_size=1)`` equals ``gr
   and finished hypotheses by the penalised score; an example stops once ``beam_size`` hypotheses
   have finished (as fairseq does).
 
+Every option is a required keyword argument: their one definition, defaults included, is
+:class:`summarizer.config.evaluation.DecodeParams` (``search_args()`` gives them; what they mean
+at each step is :mod:`summarizer.model.search_options`).
+
 The model is put in eval mode for the search and restored afterwards.
 
 A copy model decodes over its extended vocabulary: given ``src_ext`` (see :class:`Seq2Seq`), the
@@ -37,11 +41,16 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from summarizer.model.config import Seq2SeqConfig
+from summarizer.model.search_options import (
+    LENGTH_PENALTIES,
+    NEG_INF,
+    check_options,
+    constrain,
+    normalize,
+)
 from summarizer.model.seq2seq import Seq2Seq
 
-LENGTH_PENALTIES = ("none", "avg", "gnmt")
-NEG_INF = float("-inf")
+__all__ = ["LENGTH_PENALTIES", "Hypothesis", "beam_search", "greedy_search", "replace_unknowns"]
 
 
 @dataclass
@@ -83,17 +92,17 @@ def greedy_search(
     src_ext: Tensor | None = None,
     num_oov: int | None = None,
     *,
-    max_length: int = 30,
-    min_length: int = 0,
-    no_repeat_ngram_size: int = 0,
-    length_penalty: str = "none",
-    alpha: float = 0.0,
+    max_length: int,
+    min_length: int,
+    no_repeat_ngram_size: int,
+    length_penalty: str,
+    alpha: float,
 ) -> list[Hypothesis]:
     """Most likely token at every step, for a batch ``src [B, S]``; one Hypothesis per example.
 
     The length penalty only changes the reported score (there is nothing to rank).
     """
-    _check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, 1)
+    check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, 1)
     cfg = model.config
     with _eval_mode(model), torch.no_grad():
         memory, state = model.encode(src, src_lengths, src_ext, num_oov)
@@ -110,15 +119,8 @@ def greedy_search(
         for t in range(max_length + 1):
             logits, attn, state = model.decode_step(tokens, state, memory)
             log_probs = _log_probs(model, logits)
-            _constrain(
-                log_probs,
-                out_tokens[alive, :t],
-                t,
-                cfg,
-                min_length,
-                max_length,
-                no_repeat_ngram_size,
-            )
+            history = out_tokens[alive, :t]
+            constrain(log_probs, history, t, cfg, min_length, max_length, no_repeat_ngram_size)
             best, tokens = log_probs.max(dim=-1)
             scores[alive] += best
             out_tokens[alive, t] = tokens
@@ -131,7 +133,7 @@ def greedy_search(
                     break
                 alive, tokens = alive[keep], tokens[keep]
                 state, memory = state.index_select(keep), memory.index_select(keep)
-        scores = _normalize(scores, lengths + 1, length_penalty, alpha)
+        scores = normalize(scores, lengths + 1, length_penalty, alpha)
         return _collect(out_tokens, out_attn, scores, lengths, src_lengths)
 
 
@@ -142,15 +144,15 @@ def beam_search(
     src_ext: Tensor | None = None,
     num_oov: int | None = None,
     *,
-    beam_size: int = 5,
-    max_length: int = 30,
-    min_length: int = 0,
-    no_repeat_ngram_size: int = 0,
-    length_penalty: str = "none",
-    alpha: float = 0.0,
+    beam_size: int,
+    max_length: int,
+    min_length: int,
+    no_repeat_ngram_size: int,
+    length_penalty: str,
+    alpha: float,
 ) -> list[Hypothesis]:
     """Beam search over a batch ``src [B, S]``; the best finished Hypothesis per example."""
-    _check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, beam_size)
+    check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, beam_size)
     cfg = model.config
     k = beam_size
     with _eval_mode(model), torch.no_grad():
@@ -185,7 +187,7 @@ def beam_search(
         for t in range(max_length + 1):
             logits, attn, state = model.decode_step(tokens, state, memory)
             log_probs = _log_probs(model, logits)
-            _constrain(log_probs, seqs, t, cfg, min_length, max_length, no_repeat_ngram_size)
+            constrain(log_probs, seqs, t, cfg, min_length, max_length, no_repeat_ngram_size)
             n_live = active.numel()
             # Ranking k x 2k candidates, not k x vocabulary, saves a pass over [rows, vocabulary].
             beam_top, beam_tok = log_probs.topk(per_beam, dim=1)
@@ -210,7 +212,7 @@ def beam_search(
                 fin_tokens[example, slot, :t] = seqs[row]
                 fin_attn[example, slot, :t] = attn_hist[row]
                 fin_len[example, slot] = t
-                fin_score[example, slot] = _normalize(
+                fin_score[example, slot] = normalize(
                     top_scores[ex_local, rank], torch.full_like(slot, t + 1), length_penalty, alpha
                 )
                 fin_count.index_add_(0, example, torch.ones_like(example))
@@ -258,70 +260,6 @@ def _log_probs(model: Seq2Seq, logits: Tensor) -> Tensor:
     if model.outputs_log_probs:
         return logits.float()  # a copy model's mixture is normalised already
     return torch.log_softmax(logits.float(), dim=-1)
-
-
-def _check_options(
-    max_length: int, min_length: int, ngram: int, length_penalty: str, beam_size: int
-) -> None:
-    if beam_size < 1:
-        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
-    if max_length < 0:
-        raise ValueError(f"max_length must be >= 0, got {max_length}")
-    if not 0 <= min_length <= max_length:
-        raise ValueError(f"min_length must be in [0, max_length={max_length}], got {min_length}")
-    if ngram < 0:
-        raise ValueError(f"no_repeat_ngram_size must be >= 0 (0 = off), got {ngram}")
-    if length_penalty not in LENGTH_PENALTIES:
-        raise ValueError(
-            f"length_penalty must be one of {LENGTH_PENALTIES}, got {length_penalty!r}"
-        )
-
-
-def _constrain(
-    log_probs: Tensor,
-    history: Tensor,
-    t: int,
-    cfg: Seq2SeqConfig,
-    min_length: int,
-    max_length: int,
-    ngram: int,
-) -> None:
-    """Forbid (in place, -inf) what the options rule out at output position ``t``."""
-    pad_id, bos_id, eos_id = cfg.pad_id, cfg.bos_id, cfg.eos_id
-    log_probs[:, pad_id] = NEG_INF
-    log_probs[:, bos_id] = NEG_INF
-    if t < min_length:
-        log_probs[:, eos_id] = NEG_INF
-    if t == max_length:
-        eos = log_probs[:, eos_id].clone()
-        log_probs.fill_(NEG_INF)
-        log_probs[:, eos_id] = eos
-    elif ngram > 0 and t >= ngram:  # history holds t tokens: a full n-gram exists
-        _block_ngrams(log_probs, history, ngram)
-
-
-def _block_ngrams(log_probs: Tensor, history: Tensor, n: int) -> None:
-    """Ban every token that would complete an n-gram already in ``history [N, t]``.
-
-    Writes only the banned entries: a mask as large as ``log_probs`` cost more than the rest of
-    the constraint.
-    """
-    if n == 1:
-        log_probs.scatter_(1, history, NEG_INF)
-        return
-    windows = history.unfold(1, n, 1)  # [N, t-n+1, n]: every n-gram so far
-    suffix = history[:, history.size(1) - (n - 1) :]  # the n-1 tokens the next one extends
-    match = (windows[:, :, :-1] == suffix.unsqueeze(1)).all(dim=-1)
-    rows, starts = match.nonzero(as_tuple=True)
-    log_probs[rows, windows[rows, starts, -1]] = NEG_INF
-
-
-def _normalize(scores: Tensor, lengths: Tensor, length_penalty: str, alpha: float) -> Tensor:
-    if length_penalty == "avg":
-        return scores / lengths.to(scores.dtype)
-    if length_penalty == "gnmt":
-        return scores / ((5.0 + lengths.to(scores.dtype)) / 6.0) ** alpha
-    return scores
 
 
 def _collect(

@@ -18,38 +18,42 @@ Registration is atomic without a lock, on SQLite and on a tracking server alike:
 created ``pending`` and re-checked against the versions created before it, and a ``register``
 finishes what an interrupted one left (see :mod:`.registration`).
 
-Modules: :mod:`.policy` decides (pure functions over version metadata), :mod:`.gate` judges a run
-from its evaluation report, :mod:`.registration`
-and :mod:`.promotion` apply the decisions, :mod:`.versions` reads the registry,
-:mod:`.logged_model` logs, loads and calls the model, :mod:`.pyfunc` is the model MLflow runs
-(imported only where a model is logged or loaded: it pulls in torch), :mod:`.stage` is the DVC
-stage.
+Modules (pure ones marked *):
+
+====================  ==========================================================================
+``metadata`` *        what a version stores (metric and state tags, aliases) and reading it back
+``policy`` *          the decisions: better than every version, survives its re-check, which
+                      version holds @challenger, may it replace @champion, where rollback goes
+``gate`` *            the registration gate, from the evaluation report or a version's tags
+``smoke``             the smoke test: documents, the rule (*), asking a model
+``registration``      ``log_and_register``: the optimistic registration protocol
+``new_version``       a new pending version with its tags; ``registrar``: re-check, @challenger
+``promotion``         ``promote`` behind guard rails, ``rollback``
+``champion_claim``    how one of several promotes at once wins
+``store_writes``      writes that survive insert races
+``versions``          reading the registry (models, versions, aliases, ``models:/`` URIs)
+``logged_model``      logging the model into its run, once
+``loading``           loading it back and asking it for summaries as the server would
+``stored_model``      a version read as data, checked against its digest
+``errors``            what the registry refuses
+====================  ==========================================================================
+
+:mod:`.pyfunc` is the model MLflow runs (imported only where a model is logged or loaded: it
+pulls in torch). The ``register`` stage is :mod:`summarizer.stages.register`.
 """
 
-from summarizer.registry.logged_model import (
-    ensure_logged,
-    load_model,
-    log_model,
-    pip_requirements,
-    smoke_test,
-    summarize_with_registered_model,
-)
-from summarizer.registry.policy import (
-    CHALLENGER,
-    CHAMPION,
-    PromotionConflict,
-    PromotionRefused,
-    RegistryError,
-)
+from summarizer.registry.errors import PromotionConflict, PromotionRefused, RegistryError
+from summarizer.registry.loading import load_model, summarize_with_registered_model
+from summarizer.registry.logged_model import ensure_logged, log_model, pip_requirements
+from summarizer.registry.metadata import CHALLENGER, CHAMPION
 from summarizer.registry.promotion import AliasChange, promote, rollback
 from summarizer.registry.registration import RegisterOutcome, log_and_register
-from summarizer.registry.stage import REGISTER_REPORT, run_register
+from summarizer.registry.smoke import smoke_test
 from summarizer.registry.versions import VersionRow, check_model_uri, list_versions
 
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
-    "REGISTER_REPORT",
     "AliasChange",
     "PromotionConflict",
     "PromotionRefused",
@@ -65,7 +69,6 @@ __all__ = [
     "pip_requirements",
     "promote",
     "rollback",
-    "run_register",
     "smoke_test",
     "summarize_with_registered_model",
 ]

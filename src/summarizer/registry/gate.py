@@ -1,6 +1,7 @@
-"""The registration gate, as pure functions over the evaluate stage's report: does a run beat
-the dataset's baseline, and do its test predictions look like a working summarizer (distinct,
-non-empty, not looping)? Applied by :mod:`.registration`; thresholds from ``register``.
+"""The registration gate, as pure functions over the evaluate stage's report
+(:class:`~summarizer.evaluation.report.EvaluationReport`): does a run beat the dataset's
+baseline, and do its test predictions look like a working summarizer (distinct, non-empty, not
+looping)? Applied by :mod:`.registration`; thresholds from ``register``.
 
 A registered version stores what the gate measured (:func:`gate_tags`, beside its
 ``metric.<key>`` tags), so :func:`gate_from_tags` judges it again from those tags alone, with the
@@ -12,21 +13,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from summarizer.config import RegisterParams
-from summarizer.registry.policy import (
-    BASELINE_PREFIX,
+from summarizer.config.registry import RegisterParams
+from summarizer.registry.metadata import (
     BASELINE_TAG,
     CHECK_TAG,
-    CHECKS_KEY,
     METRIC_TAG,
-    SELECTION_TAG,
     finite,
-    is_better,
+    selection_metric,
     stored_metrics,
     unusable_metric,
 )
+from summarizer.registry.policy import is_better
+
+if TYPE_CHECKING:
+    # Not imported at run time: the evaluation package imports rouge-score, which a serving
+    # machine (whose pyfunc imports this package) does not have. A report is passed in.
+    from summarizer.evaluation.report import EvaluationReport
 
 
 @dataclass(frozen=True)
@@ -84,25 +88,16 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def baselines(evaluation: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """The baseline entries of an evaluation report, by name (``lead_words_8`` for the entry
-    ``baseline_lead_words_8``)."""
-    return {
-        key.removeprefix(BASELINE_PREFIX): entry
-        for key, entry in evaluation.items()
-        if key.startswith(BASELINE_PREFIX) and isinstance(entry, Mapping)
-    }
-
-
 def baseline_check(
-    value: float, metric: str, greater_is_better: bool, evaluation: Mapping[str, Any]
+    value: float, evaluation: EvaluationReport, settings: RegisterParams
 ) -> list[GateCheck]:
-    """The run must strictly beat every baseline of the evaluation report on ``metric``; a report
-    without a baseline scored on ``metric`` fails (the gate cannot be verified)."""
+    """The run must strictly beat every baseline of the evaluation report on ``settings.metric``;
+    a report without a baseline scored on it fails (the gate cannot be verified)."""
+    metric = settings.metric
     scored = {
-        name: _number(entry.get(metric))
-        for name, entry in baselines(evaluation).items()
-        if _number(entry.get(metric)) is not None
+        name: _number(scores.get(metric))
+        for name, scores in evaluation.baselines.items()
+        if _number(scores.get(metric)) is not None
     }
     if not scored:
         return [
@@ -111,11 +106,11 @@ def baseline_check(
                 None,
                 None,
                 False,
-                f"the evaluation report has no baseline ('{BASELINE_PREFIX}*') scored on "
-                f"{metric}; run the evaluate stage",
+                f"the evaluation report has no baseline ('{evaluation.baseline_key('*')}') "
+                f"scored on {metric}; run the evaluate stage",
             )
         ]
-    return _baseline_comparisons(value, metric, greater_is_better, scored)
+    return _baseline_comparisons(value, metric, settings.greater_is_better, scored)
 
 
 def _baseline_comparisons(
@@ -140,7 +135,7 @@ def _baseline_comparisons(
     return checks
 
 
-# check name in reports/evaluation.json "checks" -> (RegisterParams field, the limit is a minimum)
+# check name (EvaluationReport.checks) -> (RegisterParams field, the limit is a minimum)
 DEGENERACY_LIMITS = {
     "distinct_prediction_share": ("min_distinct_share", True),
     "empty_prediction_share": ("max_empty_share", False),
@@ -148,15 +143,16 @@ DEGENERACY_LIMITS = {
 }
 
 
-def degeneracy_checks(evaluation: Mapping[str, Any], settings: RegisterParams) -> list[GateCheck]:
+def degeneracy_checks(evaluation: EvaluationReport, settings: RegisterParams) -> list[GateCheck]:
     """The evaluation report's degeneracy checks against the thresholds in ``settings``; a
     missing check fails (the gate cannot be verified)."""
-    measured = evaluation.get(CHECKS_KEY)
-    measured = measured if isinstance(measured, Mapping) else {}
+    measured = {} if evaluation.checks is None else evaluation.checks.model_dump()
     return _degeneracy(
         {name: _number(measured.get(name)) for name in DEGENERACY_LIMITS},
         settings,
-        lambda name: f"the evaluation report has no {CHECKS_KEY}.{name}; run the evaluate stage",
+        lambda name: (
+            f"the evaluation report has no {evaluation.check_key(name)}; run the evaluate stage"
+        ),
     )
 
 
@@ -184,18 +180,14 @@ def _degeneracy(
 
 
 def gate_registration(
-    value: float,
-    metric: str,
-    greater_is_better: bool,
-    evaluation: Mapping[str, Any],
-    settings: RegisterParams,
+    value: float, evaluation: EvaluationReport, settings: RegisterParams
 ) -> GateVerdict:
-    """May the run become a version at all? It must beat the baseline (if
-    ``register.require_beat_baseline``) and pass every degeneracy check of the evaluation report
-    (``reports/evaluation.json``), whatever the registered versions score."""
+    """May a run whose ``settings.metric`` is ``value`` become a version at all? It must beat the
+    baseline (if ``register.require_beat_baseline``) and pass every degeneracy check of the
+    evaluation report, whatever the registered versions score."""
     checks: list[GateCheck] = []
     if settings.require_beat_baseline:
-        checks.extend(baseline_check(value, metric, greater_is_better, evaluation))
+        checks.extend(baseline_check(value, evaluation, settings))
     checks.extend(degeneracy_checks(evaluation, settings))
     return GateVerdict(tuple(checks))
 
@@ -227,7 +219,7 @@ def gate_from_tags(tags: Mapping[str, str], settings: RegisterParams) -> GateVer
     version registered by the register stage stores all of them; one created by hand stores
     none, and is never promoted on trust. The smoke check is not stored: the caller runs it.
     """
-    metric = tags.get(SELECTION_TAG) or settings.metric
+    metric = selection_metric(tags, settings.metric)
     value = stored_metrics(tags).get(metric)
     checks: list[GateCheck] = []
     if value is None:

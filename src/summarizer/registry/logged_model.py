@@ -1,63 +1,35 @@
-"""The model as MLflow holds it: logged from code (:mod:`.pyfunc`) into a training run once,
-loaded back through the pyfunc, smoke-tested, and asked for summaries exactly as the server
-would be.
+"""The model as MLflow holds it: logged from code (:mod:`.pyfunc`) into a training run, once per
+run and content (found again by its fingerprint), with the decoding defaults and request limits
+it is served with. Loading it back is :mod:`.loading`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
-from summarizer.config import DecodeParams, ServeParams
-from summarizer.errors import ConfigError, SummarizerError
-from summarizer.registry.policy import RegistryError, smoke_problems
-from summarizer.registry.stored_model import (
-    StoredModel,
-    hash_tree,
-    load_stored_model,
-    model_digest,
-)
-from summarizer.registry.versions import check_model_uri, get_run
+from summarizer.config.evaluation import DecodeParams
+from summarizer.config.serving import ServeParams
+from summarizer.errors import ConfigError
+from summarizer.registry.loading import documents_frame
+from summarizer.registry.smoke import SMOKE_DOCUMENT
+from summarizer.registry.stored_model import hash_tree, model_digest, use_store
+from summarizer.registry.versions import get_run
 
 if TYPE_CHECKING:
-    import pandas as pd
     from mlflow.entities import LoggedModel
     from mlflow.models.model import ModelInfo
-    from mlflow.pyfunc import PyFuncModel
 
 MODEL_ARTIFACT_NAME = "model"  # the pyfunc's name inside the run
 # Tag of a logged model: a hash of everything that went into it (model directory, decoding
 # defaults, the summarizer code and the pinned requirements), so the model is logged once per run.
 FINGERPRINT_TAG = "summarizer.fingerprint"
-
-# A short news sentence for the input example and the first smoke document: any model trained on
-# news headlines must turn it into a non-empty summary.
-SMOKE_DOCUMENT = (
-    "the european union 's finance ministers agreed on tuesday to cut the budget deficit of "
-    "member states by half over the next three years , officials said ."
-)
-# News on unrelated topics: a working summarizer writes a different summary for each, a collapsed
-# one the same few words for all (see :func:`.policy.smoke_problems`).
-SMOKE_DOCUMENTS = (
-    SMOKE_DOCUMENT,
-    "a powerful earthquake struck off the coast of northern japan on friday , shaking buildings "
-    "in tokyo and triggering a small tsunami warning .",
-    "police arrested five anti-nuclear protesters thursday after they sought to disrupt loading "
-    "of a french antarctic research and supply vessel .",
-    "the new york yankees beat the boston red sox #-# on sunday to take a two-game lead in the "
-    "american league east .",
-    "oil prices rose sharply on monday as traders worried about supply disruptions in the middle "
-    "east .",
-    "the united nations security council voted unanimously on wednesday to extend its "
-    "peacekeeping mission in lebanon for another six months .",
-)
 
 # What the serving process imports (``summarizer.inference`` and below), pinned to the versions
 # installed here, which are the versions the model was trained and evaluated with.
@@ -73,25 +45,6 @@ def pip_requirements() -> list[str]:
         # machine could not resolve it, and any build of the same release loads the weights.
         pins.append(f"{package}=={version.split('+')[0]}")
     return pins
-
-
-def documents_frame(documents: Sequence[str]) -> pd.DataFrame:
-    """The pyfunc's input for ``documents``: one row per document in its input column."""
-    import pandas as pd
-
-    # Imported here, not at the top: the pyfunc module imports torch through the summarizer,
-    # which only the callers that load or log a model need.
-    from summarizer.registry import pyfunc
-
-    return pd.DataFrame({pyfunc.DOCUMENT: list(documents)})
-
-
-def use_store(uri: str) -> None:
-    """Point MLflow's module-level API (model logging and loading) at the store."""
-    import mlflow
-
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
 
 
 def model_config(decode: DecodeParams, serve: ServeParams) -> dict[str, Any]:
@@ -226,80 +179,3 @@ def log_model(
         # Resuming the run marked it RUNNING; give it back the status training left it in.
         mlflow.end_run(status=status if status in ("FINISHED", "FAILED", "KILLED") else "FINISHED")
     return info
-
-
-def load_model(
-    uri: str,
-    model_uri: str,
-    expected_digest: str | None = None,
-    trust_model_code: bool = False,
-) -> StoredModel | PyFuncModel:
-    """The model behind ``model_uri`` in the store at ``uri``: read from its data files and
-    checked against its digest (:func:`.stored_model.load_stored_model`), or, only with
-    ``trust_model_code``, through ``mlflow.pyfunc.load_model``, which imports the code stored
-    with it. Either predicts with ``predict(frame, params=...)``."""
-    if not trust_model_code:
-        return load_stored_model(uri, model_uri, expected_digest)
-    import mlflow
-
-    use_store(uri)
-    return mlflow.pyfunc.load_model(model_uri)
-
-
-def smoke_summaries(model: StoredModel | PyFuncModel) -> list[str]:
-    """Summaries of :data:`SMOKE_DOCUMENTS` through the full pyfunc path, or an error saying the
-    prediction failed or did not return one string per document."""
-    try:
-        output = model.predict(documents_frame(SMOKE_DOCUMENTS))
-    except Exception as exc:
-        raise RegistryError(f"smoke prediction failed: {tracking.first_line(exc)}") from None
-    if (
-        not isinstance(output, list)
-        or len(output) != len(SMOKE_DOCUMENTS)
-        or not all(isinstance(summary, str) for summary in output)
-    ):
-        raise RegistryError(
-            f"smoke prediction returned {output!r}; expected {len(SMOKE_DOCUMENTS)} summaries"
-        )
-    return output
-
-
-def smoke_test(model: StoredModel | PyFuncModel) -> str:
-    """Smoke predictions through the full pyfunc path on news about unrelated topics; the first
-    summary, or an error saying what failed: the prediction, an empty or one-word-repeated
-    summary, or the same few words for every document (:func:`.policy.smoke_problems`)."""
-    summaries = smoke_summaries(model)
-    problems = smoke_problems(SMOKE_DOCUMENTS, summaries)
-    if problems:
-        raise RegistryError(
-            f"smoke prediction does not look like a summarizer: {'; '.join(problems)} "
-            f"(summaries: {summaries!r})"
-        )
-    return summaries[0]
-
-
-def summarize_with_registered_model(
-    uri: str,
-    model_uri: str,
-    documents: Sequence[str],
-    overrides: Mapping[str, Any] | None = None,
-    trust_model_code: bool = False,
-) -> list[str]:
-    """Summaries of ``documents`` from the model behind ``model_uri``, through the pyfunc's
-    code exactly as served: the installed code on the version's files, or, with
-    ``trust_model_code``, the code stored with it. ``overrides`` are request params: only the
-    decoding options given, the rest are the model's own defaults. A missing model, alias or
-    version is a :class:`RegistryError`; a model that will not load or a rejected request is an
-    error naming ``model_uri``."""
-    from mlflow.exceptions import MlflowException
-
-    check_model_uri(uri, model_uri)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    try:
-        model = load_model(uri, model_uri, trust_model_code=trust_model_code)
-    except MlflowException as exc:
-        raise RegistryError(f"{model_uri}: cannot load: {exc.message}") from None
-    try:
-        return model.predict(documents_frame(documents), params=dict(overrides or {}) or None)
-    except MlflowException as exc:
-        raise SummarizerError(f"{model_uri}: {exc.message}") from None

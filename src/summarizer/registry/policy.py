@@ -1,15 +1,12 @@
 """The registry's decisions, as pure functions over version metadata: no MLflow, no I/O.
 
-Is a run better than
-every registered version? Does a version just created survive the re-check against the versions
-created before it? Which version should ``@challenger`` point at? Does a smoke prediction look
-like a working summarizer? May a version become ``@champion``? Where does a rollback go? Each
-answer is computed here from what the registry stores on each version (its tags) and applied by
+Is a run better than every registered version? Does a version just created survive the re-check
+against the versions created before it? Which version should ``@challenger`` point at? May a
+version become ``@champion``? Where does a rollback go? Each answer is computed here from what
+the registry stores on each version (its tags, read by :mod:`.metadata`) and applied by
 :mod:`.registration` and :mod:`.promotion`, so the rules can be tested in milliseconds and read
-in one place.
-
-Metrics are stored as version tags (``metric.<key>``), not as MLflow metrics, because tags are
-what a model version has; every comparison reads them, never a value this process remembers.
+in one place. Whether a run passes the gate is :mod:`.gate`; whether a model's smoke summaries
+look like a summarizer, :mod:`.smoke`.
 
 Registration is optimistic, so that it is atomic on any store without a lock (see
 :mod:`.registration`): a version is created ``pending``, then :func:`survives` decides from the
@@ -19,112 +16,22 @@ reads stored tags, so every process that applies it to a version reaches the sam
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
-from summarizer.errors import SummarizerError
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-DEFAULT_METRIC = "rougeL_f"
-
-# Version tags.
-METRIC_TAG = "metric."
-SELECTION_TAG = "selection_metric"
-PREVIOUS_CHAMPION_TAG = "previous_champion"
-BASELINE_TAG = "baseline."  # the baseline's value of each ranked metric, beside the version's
-CHECK_TAG = "check."  # the degeneracy checks the version passed
-
-# Where a registration stands, as a version tag. A version without the tag (registered by hand,
-# or before the tag existed) counts as complete.
-REGISTRATION_TAG = "registration"
-PENDING = "pending"  # created; not yet re-checked against the versions created before it
-KEPT = "kept"  # re-checked and kept; @challenger not yet confirmed
-COMPLETE = "complete"  # kept, and @challenger was confirmed on the best version since
-# Beaten in its re-check, but the account registering it may not delete versions (EDIT on a
-# server with logins): never a candidate for an alias, to be deleted by someone with MANAGE.
-WITHDRAWN = "withdrawn"
-
-# In reports/evaluation.json (written by the evaluate stage).
-BASELINE_PREFIX = "baseline_"  # baseline_<evaluate.baseline>_<evaluate.lead_n>
-CHECKS_KEY = "checks"
-
-# Confidence bounds of a metric: reported by evaluate, never ranked on or stored as tags.
-INTERVAL_SUFFIXES = ("_low", "_high")
-
-
-class RegistryError(SummarizerError):
-    """A registered model, alias or version is missing, or the registry refused a change."""
-
-
-class PromotionRefused(RegistryError):
-    """A guard rail (gate, metric, load, smoke prediction) stopped a promotion."""
-
-
-class PromotionConflict(RegistryError):
-    """``@champion`` moved under a promotion (another promote or a rollback at the same time
-    won); this promotion changed nothing."""
-
-
-class VersionInfo(Protocol):
-    """What the decisions read of a model version; MLflow's ``ModelVersion`` has these."""
-
-    @property
-    def version(self) -> str | int: ...
-
-    @property
-    def run_id(self) -> str | None: ...
-
-    @property
-    def tags(self) -> Mapping[str, str]: ...
-
-
-# ------------------------------------------------------------------------------ stored metrics
-def metric_tags(test_metrics: Mapping[str, Any]) -> dict[str, str]:
-    """The version tags that store ``test_metrics``: numeric point estimates only (confidence
-    bounds would double the tags for little use in a table)."""
-    return {
-        f"{METRIC_TAG}{key}": str(value)
-        for key, value in test_metrics.items()
-        if isinstance(value, (int, float)) and not key.endswith(INTERVAL_SUFFIXES)
-    }
-
-
-def finite(text: str | None) -> float | None:
-    """``text`` as a finite number, or None: ``float("nan")`` parses, but nan compares False
-    with everything (a nan score would "not be worse" than any champion), and an infinite score
-    beats every real one; neither is a score."""
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def stored_metrics(tags: Mapping[str, str]) -> dict[str, float]:
-    """Every metric stored in a version's tags; a tag that is not a finite number (``n/a``,
-    ``nan``, ``inf``) is left out, as if the metric were missing."""
-    metrics = {}
-    for key, value in tags.items():
-        if key.startswith(METRIC_TAG) and (number := finite(value)) is not None:
-            metrics[key.removeprefix(METRIC_TAG)] = number
-    return metrics
-
-
-def stored_metric(version: VersionInfo, metric: str) -> float | None:
-    """``metric`` as stored on ``version``, or None when it has none (or not a finite number)."""
-    return stored_metrics(version.tags).get(metric)
-
-
-def unusable_metric(tags: Mapping[str, str], metric: str) -> str | None:
-    """The text of ``metric``'s tag when there is one but it is not a finite number (``nan``,
-    ``inf``, ``n/a``); None when the tag is missing or holds a finite number."""
-    text = tags.get(f"{METRIC_TAG}{metric}")
-    return text if text is not None and finite(text) is None else None
+from summarizer.config.registry import RegisterParams
+from summarizer.registry.errors import RegistryError
+from summarizer.registry.metadata import (
+    CHAMPION,
+    INTERVAL_SUFFIXES,
+    PREVIOUS_CHAMPION_TAG,
+    VersionInfo,
+    is_decided,
+    selection_metric,
+    stored_metric,
+    unusable_metric,
+)
 
 
 def is_better(value: float, than: float, greater_is_better: bool) -> bool:
@@ -208,83 +115,7 @@ def decide_registration(
     return RegistrationDecision(False, reason, metric, value, best, previous)
 
 
-# ---------------------------------------------------------------------------------- smoke test
-SMOKE_MIN_DISTINCT_SHARE = 0.5  # of the smoke summaries, at least half must differ
-# Of one smoke summary's words, the largest share that may repeat a word the summary already
-# wrote. A model caught in a loop writes mostly repeats: "the the the next the the three the the
-# tuesday" repeats 6 of its 10 words. Headlines hardly repeat a word: the default model's worst
-# stutters repeat 1 in 9 ("bank of us markets to remain calm in calm") and 1 in 7 ("factory
-# orders orders #.# percent in september"), a quality issue the ROUGE gate already weighs; the
-# barely trained test model stays at or below 1 in 2 ("heavy dutch dutch tin dutch international
-# international dutch"), poor but still writing about each document. So a summary fails when
-# more than half of its words are repeats: a loop, not a stutter.
-SMOKE_MAX_REPEATED_SHARE = 0.5
-
-
-def repeated_share(words: Sequence[str]) -> float:
-    """The share of ``words`` that repeat a word already written (0 for no word)."""
-    return (len(words) - len(set(words))) / len(words) if words else 0.0
-
-
-def smoke_problems(documents: Sequence[str], summaries: Sequence[Any]) -> list[str]:
-    """What makes smoke summaries of ``documents`` (news on unrelated topics) unlike the work of
-    a summarizer: a missing or empty summary, a summary that is one word repeated ("on on") or
-    mostly repeats of its own words (more than :data:`SMOKE_MAX_REPEATED_SHARE`: "the the the
-    next the the three ..."), the same summary for most documents, or so few different words over
-    all summaries that the model writes the same few words for everything. Empty when they look
-    fine."""
-    if len(summaries) != len(documents) or not all(isinstance(s, str) for s in summaries):
-        return [f"expected {len(documents)} summaries (strings), got {list(summaries)!r}"]
-    problems = []
-    tokens = [summary.split() for summary in summaries]
-    empty = [row for row, words in enumerate(tokens) if not words]
-    if empty:
-        problems.append(f"empty summary for document(s) {', '.join(map(str, empty))}")
-    repeated = [
-        summaries[row]
-        for row, words in enumerate(tokens)
-        if len(words) > 1 and len(set(words)) == 1
-    ]
-    if repeated:
-        problems.append(f"summary made of one word repeated: {repeated[0]!r}")
-    looping = [
-        row
-        for row, words in enumerate(tokens)
-        if len(set(words)) > 1 and repeated_share(words) > SMOKE_MAX_REPEATED_SHARE
-    ]
-    if looping:
-        words = tokens[looping[0]]
-        problems.append(
-            f"summary of document(s) {', '.join(map(str, looping))} mostly repeating its own "
-            f"words: {len(words) - len(set(words))} of {len(words)} words are repeats in "
-            f"{summaries[looping[0]]!r} (at most {SMOKE_MAX_REPEATED_SHARE:.0%} may be)"
-        )
-    if len(documents) > 1:
-        distinct = len({" ".join(words) for words in tokens})
-        if distinct < SMOKE_MIN_DISTINCT_SHARE * len(documents):
-            problems.append(
-                f"{distinct} distinct summaries for {len(documents)} unrelated documents"
-            )
-        vocabulary = {word for words in tokens for word in words}
-        if len(vocabulary) < len(documents):
-            problems.append(
-                f"{len(vocabulary)} different words over the summaries of {len(documents)} "
-                f"unrelated documents ({', '.join(sorted(vocabulary)) or 'none'})"
-            )
-    return problems
-
-
 # ------------------------------------------------------------------ concurrent registration
-def registration_state(version: VersionInfo) -> str:
-    """``pending``, ``kept`` or ``complete``; a version without the tag counts as complete."""
-    return version.tags.get(REGISTRATION_TAG, COMPLETE)
-
-
-def is_decided(version: VersionInfo) -> bool:
-    """Whether the version passed its re-check (or needed none): a candidate for @challenger."""
-    return registration_state(version) not in (PENDING, WITHDRAWN)
-
-
 @dataclass(frozen=True)
 class Survival:
     """Whether a newly created version stays, and the earlier version that beats it if not."""
@@ -354,21 +185,26 @@ class PromotionGuard:
 def guard_promotion(
     target: VersionInfo,
     champion: VersionInfo | None,
+    settings: RegisterParams | None = None,
     *,
-    metric: str | None = None,
-    greater_is_better: bool = True,
     force: bool = False,
 ) -> PromotionGuard:
     """May ``target`` replace ``champion``? Not if its metric is worse, unless ``force``.
 
-    The metric is ``metric`` if given, else the one ``target`` was selected by. A target whose
-    metric tag is not a finite number (``nan``, ``inf``) is refused whatever ``force`` says: it
-    cannot be compared with anything, and nan compares False with every score. A target without
-    the metric is treated as worse; a champion without a finite one does not block (the check
-    says so). ``force`` overrides the comparison only: the gate, loading and the smoke prediction
-    are checked by the caller and never overridden.
+    The metric and its direction are those of ``settings`` (the ``register`` section); without
+    settings, the metric is the one ``target`` was selected by (else the default of
+    ``register.metric``). A target whose metric tag is not a finite number (``nan``, ``inf``)
+    is refused whatever ``force`` says: it cannot be compared with anything, and nan compares
+    False with every score. A target without the metric is treated as worse; a champion without
+    a finite one does not block (the check says so). ``force`` overrides the comparison only: the
+    gate, loading and the smoke prediction are checked by the caller and never overridden.
     """
-    metric = metric or target.tags.get(SELECTION_TAG) or DEFAULT_METRIC
+    if settings is None:
+        defaults = RegisterParams()
+        metric = selection_metric(target.tags, defaults.metric)
+        greater_is_better = defaults.greater_is_better
+    else:
+        metric, greater_is_better = settings.metric, settings.greater_is_better
     unusable = unusable_metric(target.tags, metric)
     if unusable is not None:
         return PromotionGuard(

@@ -9,19 +9,18 @@ import logging
 from typing import TYPE_CHECKING
 
 from summarizer import tracking
-from summarizer.registry.policy import (
+from summarizer.registry.metadata import (
     CHALLENGER,
     COMPLETE,
     KEPT,
     PENDING,
     REGISTRATION_TAG,
     WITHDRAWN,
-    Survival,
-    challenger_target,
     registration_state,
     stored_metric,
-    survives,
 )
+from summarizer.registry.policy import Survival, challenger_target, survives
+from summarizer.registry.store_writes import lost_insert_race
 from summarizer.registry.versions import all_versions, registered_model
 
 if TYPE_CHECKING:
@@ -112,7 +111,7 @@ class Registrar:
             if registration_state(version) != PENDING:
                 continue
             survival = self.settle(str(version.version))
-            fates[str(version.version)] = KEPT if survival and survival.keeps else "withdrawn"
+            fates[str(version.version)] = KEPT if survival and survival.keeps else WITHDRAWN
             # Pending may also mean another process is between creating and settling it right
             # now; both reach the same answer, so this is a re-check, not always a repair.
             log.info(
@@ -144,9 +143,9 @@ class Registrar:
                         self.name, CHALLENGER, str(target.version)
                     )
                 except Exception as exc:
-                    # MLflow's SQL store inserts a new alias row: two processes moving it at once
-                    # collide on its unique key. The loser reads back and tries again.
-                    if "UNIQUE constraint" not in str(exc) and "unique constraint" not in str(exc):
+                    # Two processes moving it at once collide on the alias row's unique key
+                    # (:mod:`.store_writes`). The loser reads back and tries again.
+                    if not lost_insert_race(exc):
                         raise
                     continue
                 moved.append(str(target.version))

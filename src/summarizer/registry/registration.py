@@ -33,55 +33,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
-from summarizer.config import DecodeParams, RegisterParams, ServeParams
-from summarizer.io import read_json, write_json
+from summarizer.config.evaluation import DecodeParams
+from summarizer.config.registry import RegisterParams
+from summarizer.config.serving import ServeParams
+from summarizer.io import write_json
 from summarizer.redaction import mask_uri
-from summarizer.registry.gate import (
-    NOT_APPLIED,
-    GateCheck,
-    GateVerdict,
-    gate_registration,
-    gate_tags,
-)
-from summarizer.registry.lineage import remote_tags
-from summarizer.registry.logged_model import (
-    SMOKE_DOCUMENTS,
-    LoggedModelRef,
-    ensure_logged,
-    files_digest,
-    load_model,
-    smoke_summaries,
-)
-from summarizer.registry.policy import (
+from summarizer.registry.gate import NOT_APPLIED, GateVerdict, gate_registration
+from summarizer.registry.loading import load_model
+from summarizer.registry.logged_model import ensure_logged, files_digest
+from summarizer.registry.metadata import (
     CHALLENGER,
-    DEFAULT_METRIC,
     KEPT,
     PENDING,
-    REGISTRATION_TAG,
-    SELECTION_TAG,
     WITHDRAWN,
-    RegistrationDecision,
-    decide_registration,
-    metric_tags,
     registration_state,
-    selection_value,
-    smoke_problems,
     stored_metric,
 )
+from summarizer.registry.new_version import create_version, ensure_registered_model
+from summarizer.registry.policy import decide_registration, selection_value
 from summarizer.registry.registrar import Registrar
-from summarizer.registry.stored_model import DIGEST_TAG
+from summarizer.registry.smoke import smoke_check
 from summarizer.registry.versions import all_versions, get_run
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
 
-log = logging.getLogger(__name__)
+    # Not imported at run time: the evaluation package imports rouge-score, which a serving
+    # machine (whose pyfunc imports this package) does not have. A report is passed in.
+    from summarizer.evaluation.report import EvaluationReport
 
-MODEL_DESCRIPTION = (
-    "Abstractive summarizer. @challenger: best registered version (moved by the "
-    "register stage); @champion: the version in use (moved by promote / rollback)."
-)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -112,40 +93,40 @@ def log_and_register(
     *,
     uri: str,
     run_id: str,
-    model_name: str,
+    settings: RegisterParams,
     model_dir: Path,
     test_metrics: Mapping[str, Any],
-    metric: str = DEFAULT_METRIC,
-    greater_is_better: bool = True,
+    evaluation: EvaluationReport | None = None,
     decode: DecodeParams | None = None,
-    report: Path | None = None,
-    evaluation: Mapping[str, Any] | None = None,
-    gate: RegisterParams | None = None,
     serve: ServeParams | None = None,
+    report: Path | None = None,
 ) -> RegisterOutcome:
-    """Log the model into the training run (once); register it only if it passes the gate and
-    beats every version.
+    """Log the model into the training run (once); register it as a version of
+    ``settings.model_name`` only if it passes the gate and beats every version on
+    ``settings.metric``.
 
     The model is logged (and must load and summarize) whatever the decision, so a run that was
-    not registered can still be registered by hand later. ``evaluation``: the evaluate stage's
-    report (``reports/evaluation.json``), whose baseline and degeneracy checks the run must pass
-    with the thresholds of ``gate`` (default: the defaults of ``register``); without it only the
-    smoke check gates. ``serve``: the request limits stored with the logged model. ``report``: where
-    to write the outcome.
+    not registered can still be registered by hand later. ``test_metrics``: the run's test
+    scores. ``evaluation``: the evaluate stage's report, whose baseline and degeneracy checks the
+    run must pass with the thresholds of ``settings``; without it only the smoke check gates.
+    ``decode``, ``serve``: the decoding defaults and request limits stored with the logged model.
+    ``report``: where to write the outcome.
     """
+    model_name, metric = settings.model_name, settings.metric
+    greater_is_better = settings.greater_is_better
     value = selection_value(test_metrics, metric)
-    verdict = (
-        NOT_APPLIED
-        if evaluation is None
-        else gate_registration(
-            value, metric, greater_is_better, evaluation, gate or RegisterParams()
-        )
-    )
+    verdict = NOT_APPLIED if evaluation is None else gate_registration(value, evaluation, settings)
     tracking.ensure_reachable(uri)
     run = get_run(uri, run_id)
-    logged = ensure_logged(uri, run_id, model_dir, decode or DecodeParams(), serve)
-    digest = files_digest(model_dir, decode or DecodeParams(), serve)
-    verdict = verdict.with_checks(smoke_check(uri, logged, digest))
+    decode = decode or DecodeParams()
+    logged = ensure_logged(uri, run_id, model_dir, decode, serve)
+    digest = files_digest(model_dir, decode, serve)
+    # Loaded back from the store as a teammate would load the version: its files, checked
+    # against ``digest``. A model that cannot load or predict is an error: it must never reach
+    # the registry.
+    verdict = verdict.with_checks(
+        smoke_check(load_model(uri, logged.model_uri, expected_digest=digest))
+    )
     ensure_registered_model(uri, model_name)
     registrar = Registrar(uri, model_name, metric, greater_is_better)
 
@@ -236,76 +217,6 @@ def log_and_register(
     if report is not None:
         write_json(report, asdict(outcome))
     return outcome
-
-
-def smoke_check(uri: str, logged: LoggedModelRef, digest: str) -> GateCheck:
-    """The gate's smoke check of the logged model, loaded back from the store as a teammate
-    would load the version (its files, checked against ``digest``). A model that cannot load or
-    predict is an error (it must never reach the registry); one that predicts, but the same few
-    words for every document, fails the check."""
-    summaries = smoke_summaries(load_model(uri, logged.model_uri, expected_digest=digest))
-    problems = smoke_problems(SMOKE_DOCUMENTS, summaries)
-    reason = f"smoke prediction: {'; '.join(problems)} (summaries: {summaries!r})"
-    return GateCheck("smoke", None, None, not problems, reason if problems else "")
-
-
-def ensure_registered_model(uri: str, name: str) -> None:
-    """Create the registered model ``name`` unless it exists."""
-    try:
-        tracking.client(uri).create_registered_model(name, description=MODEL_DESCRIPTION)
-    except Exception as exc:
-        if tracking.error_code(exc) not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
-            raise
-
-
-def create_version(
-    uri: str,
-    name: str,
-    run: Run,
-    logged: LoggedModelRef,
-    model_dir: Path,
-    test_metrics: Mapping[str, Any],
-    decision: RegistrationDecision,
-    verdict: GateVerdict = NOT_APPLIED,
-    digest: str = "",
-) -> str:
-    """Register the logged model as a new, ``pending`` version of ``name`` with its metrics, what
-    the gate measured and its lineage (from the run's tags, else the model directory and the
-    working tree) as tags; returns the new version. Nothing else changes: the caller re-checks
-    it (:meth:`Registrar.settle`) before ``@challenger`` may point at it."""
-    run_tags = run.data.tags
-    commit = run_tags.get("git_commit") or tracking.git_tags().get("git_commit", "unknown")
-    meta_file = Path(model_dir) / "meta.json"
-    meta = read_json(meta_file) if meta_file.is_file() else {}
-    data_hash = run_tags.get("data_hash") or meta.get("data_hash", "unknown")
-    description = (
-        f"{decision.metric} {decision.value:.4f} on {test_metrics.get('n_examples', '?')} test "
-        f"examples; {decision.previous}. "
-        f"Run {run.info.run_id}, commit {commit[:12]}, data {data_hash[:12]}."
-    )
-    version_tags = {
-        **metric_tags(test_metrics),
-        **gate_tags(verdict),
-        SELECTION_TAG: decision.metric,
-        "git_commit": commit,
-        "git_dirty": run_tags.get("git_dirty", "unknown"),
-        "data_hash": data_hash,
-        **remote_tags(),  # where `dvc pull` finds that data
-        "dataset": run_tags.get("dataset") or str(meta.get("dataset", "unknown")),
-        "registered_at": tracking.timestamp(),
-        # What loading the version checks its downloaded files against.
-        DIGEST_TAG: digest,
-        REGISTRATION_TAG: PENDING,
-    }
-    created = tracking.client(uri).create_model_version(
-        name,
-        source=logged.model_uri,
-        run_id=run.info.run_id,
-        tags=version_tags,
-        description=description,
-        model_id=logged.model_id,
-    )
-    return str(created.version)
 
 
 def record_decision(uri: str, outcome: RegisterOutcome, verdict: GateVerdict = NOT_APPLIED) -> None:

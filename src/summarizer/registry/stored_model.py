@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
-from summarizer.registry.policy import RegistryError
+from summarizer.registry.errors import RegistryError
 from summarizer.registry.versions import resolve_version
 
 if TYPE_CHECKING:
@@ -106,13 +106,20 @@ class StoredModel:
         return self.python_model.predict(None, frame, dict(params) if params else None)
 
 
+def use_store(uri: str) -> None:
+    """Point MLflow's module-level API (model logging, loading, downloads) at the store."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
 def download_model(uri: str, model_uri: str, destination: Path) -> Path:
     """Every file of the model behind ``model_uri`` into ``destination`` (nothing is imported)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    use_store(uri)
     try:
         return Path(
             mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination))

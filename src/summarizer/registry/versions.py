@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
-from summarizer.config import Paths
+from summarizer.config.paths import Paths
 from summarizer.redaction import mask_uri, redact
+from summarizer.registry.errors import RegistryError
 from summarizer.registry.lineage import REMOTE_TAG
-from summarizer.registry.policy import (
+from summarizer.registry.metadata import (
     CHAMPION,
     SELECTION_TAG,
-    RegistryError,
     registration_state,
     stored_metrics,
 )

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import yaml
 
-from summarizer.config.overlay import GPU_PROFILE, apply_command
+from summarizer.config.profiles import GPU_PROFILE, apply_command
 from summarizer.errors import SummarizerError
 from summarizer.model.rnn import cpu_has_native_bf16
 

@@ -1,4 +1,5 @@
-"""Stopping on SIGINT/SIGTERM between optimizer steps, so the run can be checkpointed first."""
+"""Training that stops before its end: on SIGINT/SIGTERM between optimizer steps, so the run can
+be checkpointed first, or at once on a loss that is no longer finite."""
 
 from __future__ import annotations
 
@@ -7,10 +8,49 @@ import logging
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from summarizer.errors import SummarizerError
 
+if TYPE_CHECKING:
+    from summarizer.config.training import TrainParams
+    from summarizer.training.progress import Progress
+
 log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(SummarizerError):
+    """The loss became NaN or infinite: the weights would be garbage from here on, so training
+    stops at once, before the step that would have applied it."""
+
+    @classmethod
+    def in_step(cls, progress: Progress, loss: float, params: TrainParams) -> TrainingDiverged:
+        """The training loss of the step after ``progress`` was ``loss``."""
+        return cls._of(
+            f"the training loss of step {progress.global_step + 1} (epoch {progress.epoch + 1}, "
+            f"step {progress.batch_index + 1} of the epoch; the step was not applied)",
+            loss,
+            params,
+        )
+
+    @classmethod
+    def in_validation(
+        cls, progress: Progress, loss: float, params: TrainParams
+    ) -> TrainingDiverged:
+        """The validation loss of the epoch ``progress`` is in was ``loss``."""
+        return cls._of(
+            f"the validation loss of epoch {progress.epoch + 1} (after step "
+            f"{progress.global_step})",
+            loss,
+            params,
+        )
+
+    @classmethod
+    def _of(cls, what: str, value: float, params: TrainParams) -> TrainingDiverged:
+        return cls(
+            f"training diverged: {what} is {value}, so training stopped. Lower train.lr (now "
+            f"{params.lr:g}) or train.clip_grad_norm ({params.clip_grad_norm:g})"
+        )
 
 
 class TrainingInterrupted(SummarizerError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -38,6 +39,35 @@ class Progress:
     epoch_loss_sum: float = 0.0
     epoch_tokens: int = 0
     epoch_seconds: float = 0.0
+
+    def step_done(self, loss_sum: float, tokens: int) -> None:
+        """Count an optimizer step of the current epoch, of ``tokens`` target tokens whose loss
+        summed to ``loss_sum``."""
+        self.epoch_loss_sum += loss_sum
+        self.epoch_tokens += tokens
+        self.batch_index += 1
+        self.global_step += 1
+
+    def record_epoch(
+        self, val_loss: float, val_nll: float, lr: float, teacher_forcing: float
+    ) -> EpochRecord:
+        """The record of the current epoch, which validated at ``val_loss`` (``val_nll`` its
+        cross-entropy part), added to the history."""
+        record = EpochRecord(
+            epoch=self.epoch + 1,
+            train_loss=self.epoch_loss_sum / max(self.epoch_tokens, 1),
+            val_loss=val_loss,
+            val_nll=val_nll,
+            # Perplexity is of the likelihood alone: exp of the objective would multiply it by
+            # exp(coverage loss), which is no probability.
+            val_perplexity=math.exp(min(val_nll, 50.0)),
+            lr=lr,
+            tokens_per_second=self.epoch_tokens / max(self.epoch_seconds, 1e-9),
+            teacher_forcing=teacher_forcing,
+            seconds=self.epoch_seconds,
+        )
+        self.history.append(asdict(record))
+        return record
 
     def next_epoch(self) -> None:
         """Move to the start of the next epoch, its running sums at zero."""

@@ -1,5 +1,12 @@
-"""What changes with training time: the learning rate (the one place its scheduler is built) and
-the teacher-forcing ratio."""
+"""What changes with training time: the learning rate (the one place its scheduler is built), the
+teacher-forcing ratio and the coverage phase.
+
+Coverage (``model.coverage``) is trained as a phase, as See et al. do on a converged model: from
+epoch ``train.coverage_from_epoch`` the coverage loss joins the objective and the coverage
+parameters train; before it they stay frozen at their initial zero, so the model computes what a
+model without coverage would. Whether an epoch is in the phase is a function of the epoch alone,
+so a resumed run enters the phase exactly where an uninterrupted one does.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from typing import Any
 
 import torch
 
-from summarizer.config import TrainParams
+from summarizer.config.training import TrainParams
 
 
 def lr_factor(params: TrainParams, total_steps: int) -> Callable[[int], float]:
@@ -37,6 +44,22 @@ def teacher_forcing_ratio(params: TrainParams, epoch: int) -> float:
         return params.teacher_forcing
     share = epoch / (params.max_epochs - 1)
     return params.teacher_forcing - (params.teacher_forcing - params.teacher_forcing_min) * share
+
+
+def coverage_phase(params: TrainParams, coverage: bool, epoch: int) -> bool:
+    """Whether the 0-based ``epoch`` trains coverage (loss and parameters), for a model with
+    ``coverage``."""
+    return coverage and epoch + 1 >= params.coverage_from_epoch
+
+
+def coverage_phase_ahead(params: TrainParams, coverage: bool, epoch: int) -> bool:
+    """Whether the coverage phase is still to come after the 0-based ``epoch``, for a model with
+    ``coverage`` (early stopping must not skip what the run is for)."""
+    return (
+        coverage
+        and not coverage_phase(params, coverage, epoch)
+        and params.coverage_from_epoch <= params.max_epochs
+    )
 
 
 class LearningRateSchedule:

@@ -1,16 +1,12 @@
 """The training loop: optimizer steps, validation, and the points where the collaborators it is
-given save checkpoints, decide to stop early and report progress.
+given save checkpoints, decide to stop early and report progress. What it trains with (device,
+precision, model, optimizer) is built by :mod:`summarizer.training.build`.
 
 Exactness of resume is a design goal: the batch order of an epoch is a pure function of
-``(seed, epoch)``, every random generator is saved in the checkpoint, and checkpoints are only
-written between optimizer steps. A run killed at any point and started again therefore ends with
-the same weights as one that was never interrupted.
-
-Coverage (``model.coverage``) is trained as a phase, as See et al. do on a converged model: from
-epoch ``train.coverage_from_epoch`` the coverage loss joins the objective and the coverage
-parameters train; before it they stay frozen at their initial zero, so the model computes what a
-model without coverage would. Whether an epoch is in the phase is a function of the epoch alone,
-so a resumed run enters the phase exactly where an uninterrupted one does.
+``(seed, epoch)``, every random generator is saved in the checkpoint
+(:mod:`summarizer.training.state`), and checkpoints are only written between optimizer steps. A
+run killed at any point and started again therefore ends with the same weights as one that was
+never interrupted.
 
 Under ``torchrun`` (:mod:`summarizer.training.distributed`) each rank trains on its share of
 every step's batches and the gradient is the sum over all ranks' tokens divided by their
@@ -25,154 +21,67 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from torch import nn
 
 from summarizer.batching import Batch, EncodedPairs, collate, rank_share, token_batches
-from summarizer.config import TrainParams
-from summarizer.errors import SummarizerError
-from summarizer.model import Seq2Seq, Seq2SeqConfig, Seq2SeqOutput
+from summarizer.config.training import TrainParams
+from summarizer.model import Seq2SeqOutput
 from summarizer.training import distributed
 from summarizer.training.checkpoints import CheckpointStore
-from summarizer.training.device import (
-    autocast,
-    log_gpu_profile_hint,
-    select_device,
-    select_precision,
-)
+from summarizer.training.device import autocast
 from summarizer.training.early_stopping import EarlyStopper
-from summarizer.training.interrupts import TrainingInterrupted, stop_on_signals
-from summarizer.training.losses import batch_loss, batch_loss_terms
+from summarizer.training.interrupts import TrainingDiverged, TrainingInterrupted, stop_on_signals
+from summarizer.training.losses import batch_loss
 from summarizer.training.progress import EpochRecord, Progress
 from summarizer.training.reporting import ProgressReporter
-from summarizer.training.rng import rng_state, seed_everything, set_rng_state
-from summarizer.training.schedules import LearningRateSchedule, teacher_forcing_ratio
+from summarizer.training.schedules import (
+    LearningRateSchedule,
+    coverage_phase,
+    coverage_phase_ahead,
+    teacher_forcing_ratio,
+)
+from summarizer.training.state import resume, save_checkpoint
+from summarizer.training.validation import ValidationLoss, validation_loss
+
+if TYPE_CHECKING:
+    from summarizer.training.build import TrainingParts
 
 log = logging.getLogger(__name__)
 
 
-class TrainingDiverged(SummarizerError):
-    """The loss became NaN or infinite: the weights would be garbage from here on, so training
-    stops at once, before the step that would have applied it."""
-
-
-class ValidationLoss(NamedTuple):
-    """A validation pass, per target token: the objective and its cross-entropy part."""
-
-    loss: float  # cross-entropy + coverage_weight * coverage loss (with model.coverage)
-    nll: float  # cross-entropy alone: the negative log-likelihood
-
-
 class Trainer:
-    """Fits a :class:`Seq2Seq` built from ``config`` with the optimisation of ``params``.
+    """Fits the model of ``parts`` with the optimisation of ``params``.
 
-    It receives its collaborators rather than doing their jobs: ``checkpoints`` saves and resumes
-    (None: nothing is saved and nothing resumed), ``early_stopper`` decides when to stop and which
-    epoch is best (default: ``params.early_stopping_patience``), ``reporter`` shows progress
-    (default: a :class:`ProgressReporter`). Building a trainer seeds every generator with
-    ``params.seed``, so two trainers of the same params start from the same weights.
+    It is given what it trains with, ``parts`` (:func:`~summarizer.training.build.build_parts`:
+    device, autocast dtype, model, the network its steps run, optimizer, loss scaler), and its
+    collaborators rather than doing their jobs: ``checkpoints`` saves and resumes (None: nothing
+    is saved and nothing resumed), ``early_stopper`` decides when to stop and which epoch is best
+    (default: ``params.early_stopping_patience``), ``reporter`` shows progress (default: a
+    :class:`ProgressReporter`). The learning-rate schedule it builds itself, for the epoch
+    length of the pairs it fits (:meth:`use_schedule`).
     """
 
     def __init__(
         self,
         params: TrainParams,
-        config: Seq2SeqConfig,
+        parts: TrainingParts,
         checkpoints: CheckpointStore | None = None,
         early_stopper: EarlyStopper | None = None,
         reporter: ProgressReporter | None = None,
     ) -> None:
         self.params = params
-        self.config = config
+        self.device, self.autocast_dtype = parts.device, parts.autocast_dtype
+        self.model, self.network = parts.model, parts.network
+        self.optimizer, self.scaler = parts.optimizer, parts.scaler
+        self.config = parts.model.config
         self.checkpoints = checkpoints
         self.early_stopper = early_stopper or EarlyStopper(params.early_stopping_patience)
         self.reporter = reporter or ProgressReporter()
-        self.device = distributed.init(select_device(params.device))
-        log_gpu_profile_hint(self.device, config, params)
-        self.autocast_dtype = select_precision(params.precision, self.device)
-        if params.threads:
-            torch.set_num_threads(params.threads)
-        # Rank 0 keeps the single process's seed; the others draw their own dropout masks.
-        # Their initial weights do not matter: DistributedDataParallel copies rank 0's.
-        seed_everything(params.seed + distributed.rank())
-        self.model = Seq2Seq(config).to(self.device)
-        # What train steps run: the model, or the model inside DistributedDataParallel, which
-        # must be told of the coverage parameters that sit out the steps before their phase.
-        sits_out = config.coverage and params.coverage_from_epoch > 1
-        self.network = distributed.wrap(self.model, find_unused_parameters=sits_out)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(),
-            lr=params.lr,
-            weight_decay=params.weight_decay,
-            # One fused kernel instead of a dozen elementwise passes over every parameter.
-            fused=self.device.type in ("cuda", "cpu"),
-        )
-        self.scaler = torch.amp.GradScaler(
-            self.device.type, enabled=self.autocast_dtype is torch.float16
-        )
-        self.schedule: LearningRateSchedule | None = None  # built for an epoch length: fit
+        self.schedule: LearningRateSchedule | None = None
         self.progress = Progress()
-
-    # ---------------------------------------------------------------------------------- state
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs, as tensors and plain containers."""
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.schedule.state_dict() if self.schedule is not None else None,
-            "scaler": self.scaler.state_dict(),
-            "progress": asdict(self.progress),
-            "early_stopping": self.early_stopper.state_dict(),
-            "rng": rng_state(),
-            "config": self.config.to_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue exactly where the trainer that returned ``state`` from
-        :meth:`state_dict` was (call :meth:`use_schedule` first)."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.schedule is not None and state["scheduler"] is not None:
-            self.schedule.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.progress = Progress(**state["progress"])
-        self.early_stopper.load_state_dict(state["early_stopping"])
-        ranks = state.get("rank_rng")
-        own = ranks is not None and len(ranks) == distributed.world_size()
-        set_rng_state(ranks[distributed.rank()] if own else state["rng"])
-
-    def resume(self) -> bool:
-        """Continue from the checkpoint store's resumable state, if it has one."""
-        if self.checkpoints is None:
-            return False
-        with distributed.main_first():
-            state = self.checkpoints.resumable(map_location=self.device)
-        if state is None:
-            return False
-        self.load_state_dict(state)
-        log.info(
-            "resuming from %s: epoch %d, batch %d",
-            self.checkpoints.current,
-            self.progress.epoch + 1,
-            self.progress.batch_index,
-        )
-        return True
-
-    def save_checkpoint(self, best: bool = False) -> None:
-        """Save the current state as the last checkpoint (or the best); nothing without a store.
-        Every rank calls it (their generator states are gathered); rank 0 writes."""
-        if self.checkpoints is None:
-            return
-        state = self.state_dict()
-        if distributed.world_size() > 1:
-            state["rank_rng"] = distributed.all_gather(state["rng"])
-        if not distributed.is_main():
-            return
-        save = self.checkpoints.save_best if best else self.checkpoints.save_last
-        save(state, finished=self.progress.finished)
 
     # ------------------------------------------------------------------------------- batching
     def epoch_batches(self, pairs: EncodedPairs, epoch: int) -> list[np.ndarray]:
@@ -201,7 +110,7 @@ class Trainer:
     # ---------------------------------------------------------------------------------- steps
     def in_coverage_phase(self, epoch: int) -> bool:
         """Whether the 0-based ``epoch`` trains coverage (loss and parameters)."""
-        return self.config.coverage and epoch + 1 >= self.params.coverage_from_epoch
+        return coverage_phase(self.params, self.config.coverage, epoch)
 
     def forward(
         self, batch: Batch, ratio: float = 1.0, network: nn.Module | None = None
@@ -224,36 +133,12 @@ class Trainer:
         )
 
     def validate(self, pairs: EncodedPairs) -> ValidationLoss:
-        """Mean loss per target token over ``pairs`` with full teacher forcing (no label
-        smoothing, no gradients), and its cross-entropy part; leaves the model in eval mode.
-
-        With coverage the loss includes the coverage loss at every epoch, also before the phase:
-        the objective the final model is trained for, so epochs compare and the best checkpoint
-        is one that learned coverage. The cross-entropy part compares with any model. Each rank
-        validates every N-th batch; the sums are all-reduced.
-        """
+        """:func:`~summarizer.training.validation.validation_loss` of the model over ``pairs``;
+        leaves the model in eval mode."""
         self.model.eval()
-        nll = covered = 0.0
-        tokens = 0
-        batches = token_batches(
-            [len(s) for s in pairs.sources],
-            [len(t) for t in pairs.targets],
-            batch_tokens=self.params.batch_tokens * 2,  # no gradients: twice the batch fits
-            max_batch_size=self.params.max_batch_size * 2,
+        return validation_loss(
+            self.forward, pairs, self.params, self.config, self.device, self.autocast_dtype
         )
-        with torch.inference_mode(), autocast(self.device, self.autocast_dtype):
-            for indices in batches[distributed.rank() :: distributed.world_size()]:
-                batch = collate(pairs, indices).to(self.device)
-                token, coverage = batch_loss_terms(
-                    self.forward(batch), batch, self.config, 0.0, coverage=self.config.coverage
-                )
-                nll += token.item()
-                covered += coverage.item() if coverage is not None else 0.0
-                tokens += batch.num_target_tokens
-        nll, covered, tokens = distributed.all_sum(nll, covered, tokens, device=self.device)
-        tokens = max(tokens, 1)
-        weight = self.params.coverage_weight if self.config.coverage else 0.0
-        return ValidationLoss(loss=(nll + weight * covered) / tokens, nll=nll / tokens)
 
     def train_step(self, batches: list[Batch], ratio: float) -> tuple[float, int]:
         """One optimizer step over ``batches`` (gradients accumulated, normalised per target
@@ -279,13 +164,7 @@ class Trainer:
             loss_sum += loss.item()
         (loss_sum,) = distributed.all_sum(loss_sum, device=self.device)
         if not math.isfinite(loss_sum):
-            progress = self.progress
-            raise self._diverged(
-                f"the training loss of step {progress.global_step + 1} (epoch "
-                f"{progress.epoch + 1}, step {progress.batch_index + 1} of the epoch; the step was "
-                "not applied)",
-                loss_sum,
-            )
+            raise TrainingDiverged.in_step(self.progress, loss_sum, self.params)
         self.scaler.unscale_(self.optimizer)
         nn.utils.clip_grad_norm_(self.model.parameters(), self.params.clip_grad_norm)
         self.scaler.step(self.optimizer)
@@ -311,7 +190,7 @@ class Trainer:
         :class:`TrainingInterrupted`.
         """
         self.use_schedule(self.steps_per_epoch(train))
-        self.resume()
+        resume(self)
         progress = self.progress
         with stop_on_signals() as signals:
             while progress.epoch < self.params.max_epochs and not progress.finished:
@@ -350,13 +229,10 @@ class Trainer:
             except TrainingDiverged:
                 self.reporter.close()  # the error goes on a line of its own
                 raise
-            progress.epoch_loss_sum += loss_sum
-            progress.epoch_tokens += tokens
-            progress.batch_index = group_index + 1
-            progress.global_step += 1
+            progress.step_done(loss_sum, tokens)
             elapsed = progress.epoch_seconds + time.perf_counter() - started
             self.reporter.step(
-                group_index + 1,
+                progress.batch_index,
                 loss=progress.epoch_loss_sum / progress.epoch_tokens,
                 tokens_per_second=progress.epoch_tokens / max(elapsed, 1e-9),
             )
@@ -367,7 +243,7 @@ class Trainer:
             if stop or (every and progress.global_step % every == 0):
                 progress.epoch_seconds += time.perf_counter() - started
                 started = time.perf_counter()
-                self.save_checkpoint()
+                save_checkpoint(self)
                 if stop:
                     self.reporter.close()
                     raise self._interrupted(stop)
@@ -378,33 +254,18 @@ class Trainer:
         """Validate, record the epoch, let the early stopper judge it, save checkpoints."""
         progress = self.progress
         validated = self.validate(validation)
-        val_loss = validated.loss
-        if not math.isfinite(val_loss):
-            raise self._diverged(
-                f"the validation loss of epoch {progress.epoch + 1} (after step "
-                f"{progress.global_step})",
-                val_loss,
-            )
+        if not math.isfinite(validated.loss):
+            raise TrainingDiverged.in_validation(progress, validated.loss, self.params)
         if self.schedule is not None:
-            self.schedule.epoch_done(val_loss)
-        record = EpochRecord(
-            epoch=progress.epoch + 1,
-            train_loss=progress.epoch_loss_sum / max(progress.epoch_tokens, 1),
-            val_loss=val_loss,
-            val_nll=validated.nll,
-            # Perplexity is of the likelihood alone: exp of the objective would multiply it by
-            # exp(coverage loss), which is no probability.
-            val_perplexity=math.exp(min(validated.nll, 50.0)),
-            lr=self.optimizer.param_groups[0]["lr"],
-            tokens_per_second=progress.epoch_tokens / max(progress.epoch_seconds, 1e-9),
-            teacher_forcing=ratio,
-            seconds=progress.epoch_seconds,
-        )
-        progress.history.append(asdict(record))
-        improved = self.early_stopper.update(val_loss, record.epoch)
+            self.schedule.epoch_done(validated.loss)
+        lr = self.optimizer.param_groups[0]["lr"]
+        record = progress.record_epoch(validated.loss, validated.nll, lr, ratio)
+        improved = self.early_stopper.update(validated.loss, record.epoch)
         self.reporter.end_epoch(record, improved)
         progress.next_epoch()
-        if self.early_stopper.should_stop and self._coverage_phase_ahead():
+        if self.early_stopper.should_stop and coverage_phase_ahead(
+            self.params, self.config.coverage, progress.epoch - 1
+        ):
             log.info(
                 "no improvement for %d epoch(s), going on: the coverage phase starts at epoch %d",
                 self.early_stopper.bad_epochs,
@@ -418,24 +279,9 @@ class Trainer:
         if progress.epoch >= self.params.max_epochs:
             progress.finished = True
         if improved:
-            self.save_checkpoint(best=True)
-        self.save_checkpoint()
+            save_checkpoint(self, best=True)
+        save_checkpoint(self)
         return record
-
-    def _coverage_phase_ahead(self) -> bool:
-        """Whether the coverage phase is still to come (early stopping must not skip what the
-        run is for)."""
-        return (
-            self.config.coverage
-            and not self.in_coverage_phase(self.progress.epoch - 1)
-            and self.params.coverage_from_epoch <= self.params.max_epochs
-        )
-
-    def _diverged(self, what: str, value: float) -> TrainingDiverged:
-        return TrainingDiverged(
-            f"training diverged: {what} is {value}, so training stopped. Lower train.lr (now "
-            f"{self.params.lr:g}) or train.clip_grad_norm ({self.params.clip_grad_norm:g})"
-        )
 
     def _interrupted(self, signum: int) -> TrainingInterrupted:
         checkpoint = self.checkpoints.current if self.checkpoints is not None else None

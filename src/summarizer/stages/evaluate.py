@@ -7,13 +7,12 @@ the same options, in the same run, so they can be compared with each other and w
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import ExitStack
-from typing import Any
 
-from summarizer.config import EvaluateParams, ExtraTestSet, Params, Paths
+from summarizer.config.evaluation import EvaluateParams, EvaluationStageParams, ExtraTestSet
+from summarizer.config.paths import Paths
 from summarizer.evaluation.baselines import baseline
 from summarizer.evaluation.checks import degeneracy_metrics
 from summarizer.evaluation.inputs import (
@@ -23,21 +22,30 @@ from summarizer.evaluation.inputs import (
     size_warning,
     split_like_references,
 )
+from summarizer.evaluation.report import (
+    Decoding,
+    DegeneracyChecks,
+    EvaluationReport,
+    ExtraTestSetScores,
+    ScoredTestSet,
+)
 from summarizer.evaluation.reports import draw_attention, write_predictions, write_rouge_by_length
-from summarizer.evaluation.scoring import ScoringOptions, check_tokenizer, score_corpus
-from summarizer.headline import headline_metrics
+from summarizer.evaluation.scoring import ScoringOptions, score_corpus
+from summarizer.evaluation.tokenizer import check_tokenizer
 from summarizer.inference import Summarizer
 from summarizer.io import WriteError, atomic_directory, atomic_path, read_json, write_json
+from summarizer.stages import run_handoff
+from summarizer.stages.headline import headline_metrics
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_extra(
     name: str, spec: ExtraTestSet, summarizer: Summarizer, params: EvaluateParams
-) -> dict[str, Any]:
+) -> ExtraTestSetScores:
     """Model and baseline scores on an extra test set, under that set's own convention (DUC:
     recall of predictions cut to 75 bytes)."""
-    table = load_extra_test_set(name, spec)
+    table = load_extra_test_set(Paths.external_test_set(name), name, spec)
     references = table["references"].tolist()
     _warn_if_not_standard(name, len(table))
     summaries = summarizer.summarize(table["document"].tolist())
@@ -54,12 +62,12 @@ def evaluate_extra(
         model.n_examples,
         " / ".join(f"{k} {v:.2f}" for k, v in model.headline().items()),
     )
-    return {
-        "measure": spec.measure,
-        "truncate_bytes": spec.truncate_bytes,
-        "model": model.to_metrics(),
-        "baseline": lead.to_metrics(),
-    }
+    return ExtraTestSetScores(
+        measure=spec.measure,
+        truncate_bytes=spec.truncate_bytes,
+        model=model.to_metrics(),
+        baseline=lead.to_metrics(),
+    )
 
 
 def _warn_if_not_standard(name: str, examples: int) -> None:
@@ -71,31 +79,32 @@ def _warn_if_not_standard(name: str, examples: int) -> None:
 OUTPUT_FILES = (Paths.evaluation, Paths.metrics, Paths.predictions, Paths.rouge_by_length)
 
 
-def run_evaluate(params: Params) -> dict[str, Any]:
+def run(params: EvaluationStageParams) -> EvaluationReport:
     """Run the ``evaluate`` stage on the trained model in ``models/summarizer``.
 
     Writes ``reports/evaluation.json`` (test ROUGE with confidence intervals, the baseline, the
     degeneracy checks, decoding speed, every extra test set), the headline numbers of it and of
-    training as ``reports/metrics.json`` (:mod:`summarizer.headline`),
+    training as ``reports/metrics.json`` (:mod:`summarizer.stages.headline`),
     ``reports/predictions.jsonl``, ``reports/rouge_by_length.csv`` and the attention heatmaps;
     the headline numbers become the metrics of the training run named in
     ``models/mlflow_run.json``, the files its artifacts. Returns the evaluation.
     """
-    from summarizer import tracking
+    from summarizer import run_ownership, tracking, tracking_runs
 
     evaluate = params.evaluate
-    run_info = json.loads(Paths.train_run.read_text()) if Paths.train_run.is_file() else None
+    training_run_record = run_handoff.training_record()
     uri = tracking.tracking_uri(params.tracking.uri)
-    if run_info is not None:
+    if training_run_record is not None:
         tracking.ensure_reachable(uri)
-        tracking.close_abandoned_runs(uri, params.tracking.experiment)
+        run_ownership.close_abandoned_runs(uri, params.tracking.experiment)
 
     summarizer = Summarizer.from_dir(Paths.model_dir)
-    summarizer.options = evaluate.decode
-    table = load_split("test", evaluate.max_test_examples)
+    summarizer.require_options(evaluate.decode, "evaluate.decode")  # decodes with its own
+    table = load_split(Paths.interim_split("test"), evaluate.max_test_examples)
     documents = table["document"].tolist()
     references = table["references"].tolist()
     _warn_if_not_standard(params.dataset.name, len(table))
+    ingest_report = read_json(Paths.ingest_report) if Paths.ingest_report.is_file() else {}
     options = ScoringOptions.from_params(evaluate.scoring)
     check_tokenizer(references, options)  # before decoding: text the scorer would mostly drop
 
@@ -110,25 +119,28 @@ def run_evaluate(params: Params) -> dict[str, Any]:
     baseline_predictions = [baseline(document, evaluate) for document in documents]
     baseline_scores = score_corpus(baseline_predictions, references, options)
 
-    baseline_key = f"baseline_{evaluate.baseline}_{evaluate.lead_n}"
-    metrics: dict[str, Any] = {
-        "test_set": size_entry(params.dataset.name, len(predictions)),
-        "test": model_scores.to_metrics(),
-        baseline_key: baseline_scores.to_metrics(),
-        "checks": degeneracy_metrics(predictions, references),
-        "decoding": {
-            "examples": len(predictions),
-            "seconds": round(decode_seconds, 2),
-            "examples_per_second": round(len(predictions) / max(decode_seconds, 1e-9), 2),
-            "beam_size": evaluate.decode.beam_size,
-        },
-    }
+    baseline_name = EvaluationReport.baseline_name(evaluate.baseline, evaluate.lead_n)
+    test_set = ScoredTestSet.model_validate(
+        size_entry(params.dataset.name, len(predictions), ingest_report)
+    )
+    report = EvaluationReport(
+        test_set=test_set,
+        test=model_scores.to_metrics(),
+        baselines={baseline_name: baseline_scores.to_metrics()},
+        checks=DegeneracyChecks.model_validate(degeneracy_metrics(predictions, references)),
+        decoding=Decoding(
+            examples=len(predictions),
+            seconds=round(decode_seconds, 2),
+            examples_per_second=round(len(predictions) / max(decode_seconds, 1e-9), 2),
+            beam_size=evaluate.decode.beam_size,
+        ),
+    )
     for name, spec in evaluate.extra_test_sets.items():
         log.info("evaluating on extra test set '%s'", name)
-        metrics[name] = evaluate_extra(name, spec, summarizer, evaluate)
+        report.extra_test_sets[name] = evaluate_extra(name, spec, summarizer, evaluate)
 
     training = read_json(Paths.train_metrics) if Paths.train_metrics.is_file() else None
-    headline = headline_metrics(metrics, baseline_key, training)
+    headline = headline_metrics(report, baseline_name, training)
 
     # All or nothing: each output is written beside its target and logged from there, and all
     # are renamed over the previous evaluation's at the end of the block. A full disk or a
@@ -148,14 +160,14 @@ def run_evaluate(params: Params) -> dict[str, Any]:
             count = min(evaluate.attention_examples, len(summaries))
             draw_attention(summaries[:count], table["id"].tolist()[:count], attention)
             run = None
-            if run_info is not None:
-                training_run = tracking.TrainingRun(uri, run_info["run_id"])
+            if training_run_record is not None:
+                training_run = tracking_runs.TrainingRun(uri, training_run_record.run_id)
                 run = training_run.for_evaluation(params.to_tracked_dict("evaluate"))
-                metrics["run_id"] = run.run_id  # the run register logs the model into
+                report.run_id = run.run_id  # the run register logs the model into
                 if run.run_id != training_run.run_id:
                     # A run of its own ends with this stage; the training run ended with training.
                     outputs.enter_context(run.closing())
-            write_json(staged[Paths.evaluation], metrics)
+            write_json(staged[Paths.evaluation], report.to_dict())
             write_json(staged[Paths.metrics], headline)
             if run is not None:
                 run.log_metrics(headline)
@@ -171,6 +183,6 @@ def run_evaluate(params: Params) -> dict[str, Any]:
         model_scores.n_examples,
         " / ".join(f"{k} {v:.2f}" for k, v in model_scores.headline().items()),
         " / ".join(f"{v:.2f}" for v in baseline_scores.headline().values()),
-        f"; {metrics['test_set']['note']}" if metrics["test_set"].get("note") else "",
+        f"; {test_set.note}" if test_set.note else "",
     )
-    return metrics
+    return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from summarizer.config import SPLITS, Paths
+from summarizer.config.paths import SPLITS, Paths
 from summarizer.errors import DataError, ValidationFailed
 from summarizer.io import hash_files, read_json
 

@@ -3,8 +3,6 @@ log it all to an MLflow run that an interrupted training resumes."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from contextlib import ExitStack
@@ -13,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from summarizer.batching import EncodedPairs, check_batch_budget
-from summarizer.config import ModelParams, Params, Paths, TrainParams
+from summarizer.config.paths import Paths
+from summarizer.config.training import TrainingStageParams
 from summarizer.data.vocab import Vocab
-from summarizer.headline import TRAINING
 from summarizer.io import (
     WriteError,
     atomic_directory,
@@ -24,37 +22,29 @@ from summarizer.io import (
     read_stage_table,
     write_json,
 )
-from summarizer.model import Seq2SeqConfig
-from summarizer.redaction import mask_uri
-from summarizer.training import distributed
+from summarizer.stages import run_handoff
+from summarizer.stages.train_identity import fingerprint, run_name
+from summarizer.stages.train_metrics import TRAINING
+from summarizer.training import build, distributed
+from summarizer.training.build import model_config
 from summarizer.training.checkpoints import CheckpointStore
-from summarizer.training.device import precision_name, select_device, select_precision
+from summarizer.training.device import precision_name
 from summarizer.training.early_stopping import EarlyStopper
 from summarizer.training.history import write_history
+from summarizer.training.interrupts import TrainingDiverged
 from summarizer.training.progress import EpochRecord, Progress
-from summarizer.training.trainer import Trainer, TrainingDiverged
+from summarizer.training.trainer import Trainer
 
 if TYPE_CHECKING:
-    from summarizer.tracking import TrainingRun
+    from summarizer.tracking_runs import TrainingRun
 
 log = logging.getLogger(__name__)
 
-HISTORY_PLOT = Paths.reports / "train_history.png"
 # The curves worth a chart in the MLflow run; the rest of the history (learning rate,
 # throughput, teacher forcing per epoch) is its train_history.csv artifact and `dvc plots`.
 EPOCH_SERIES = ("train_loss", "val_loss", "val_nll")
-# What the training run records as params; evaluate adds its own section (tracking.for_evaluation).
+# What the training run records as params; evaluate adds its own (TrainingRun.for_evaluation).
 TRAINING_SECTIONS = ("dataset", "ingest", "validate", "tokenize", "vocab", "model", "train")
-
-
-def model_config(params: ModelParams, src_vocab_size: int, tgt_vocab_size: int) -> Seq2SeqConfig:
-    """The model configuration of ``params`` for vocabularies of the given sizes (``copy`` and
-    ``coverage`` included: the fields have the same names)."""
-    return Seq2SeqConfig(
-        src_vocab_size=src_vocab_size,
-        tgt_vocab_size=tgt_vocab_size,
-        **params.model_dump(),
-    )
 
 
 def load_pairs(
@@ -79,7 +69,7 @@ class TrainingData:
     data_hash: str
 
     @classmethod
-    def load(cls, params: Params) -> TrainingData:
+    def load(cls, params: TrainingStageParams) -> TrainingData:
         """The train and validation splits and vocabularies the earlier stages wrote (train cut
         to ``train.max_train_examples`` when set)."""
         src_vocab = Vocab.load(Paths.vocab_file("source"))
@@ -95,48 +85,12 @@ class TrainingData:
         return cls(train, validation, src_vocab, tgt_vocab, data_hash)
 
 
-def fingerprint(params: Params, data_hash: str) -> str:
-    """Identity of a training configuration: a checkpoint is resumed only if this matches."""
-    relevant = ("model", "train", "vocab", "tokenize", "dataset")
-    settings = {k: v for k, v in params.to_flat_dict().items() if k.split(".")[0] in relevant}
-    if settings["train.nproc"] == 1:
-        # One process trains as before the option existed: its checkpoints and run names stay.
-        del settings["train.nproc"]
-    # `auto` is bf16 on one CPU and fp32 on another: the identity is the precision that trains,
-    # so a checkpoint never resumes in another precision and equal run names mean equal runs.
-    settings["train.precision"] = resolved_precision(params.train)
-    payload = json.dumps(settings, sort_keys=True)
-    return hashlib.sha256((payload + data_hash).encode()).hexdigest()
-
-
-def resolved_precision(train: TrainParams) -> str:
-    """The precision ``train.precision`` means on this machine (``auto`` resolved)."""
-    return precision_name(select_precision(train.precision, select_device(train.device)))
-
-
-def run_name(params: Params, configuration: str) -> str:
-    """What a run is, readable in the MLflow runs table: dataset, model size, copy and coverage,
-    and the start of the configuration's :func:`fingerprint` (equal names, equal training), e.g.
-    ``gigaword-e128h256-copy-cov-3f2a1bc``."""
-    model = params.model
-    parts = [params.dataset.name]
-    if model.rnn_type != "lstm":
-        parts.append(model.rnn_type)
-    layers = "" if model.enc_layers == model.dec_layers == 1 else f"l{model.enc_layers}"
-    if model.dec_layers != model.enc_layers:
-        layers += f"x{model.dec_layers}"
-    parts.append(f"e{model.emb_dim}h{model.hidden_dim}{layers}")
-    parts.append("copy" if model.copy else "nocopy")
-    if model.coverage:
-        parts.append("cov")
-    parts.append(configuration[:7])
-    return "-".join(parts)
-
-
-def build_trainer(params: Params, data: TrainingData, store: CheckpointStore) -> Trainer:
+def build_trainer(
+    params: TrainingStageParams, data: TrainingData, store: CheckpointStore
+) -> Trainer:
     """The trainer of the stage, saving to and resuming from ``store``."""
     config = model_config(params.model, len(data.src_vocab), len(data.tgt_vocab))
-    return Trainer(
+    return build.build_trainer(
         params.train,
         config,
         checkpoints=store,
@@ -145,9 +99,10 @@ def build_trainer(params: Params, data: TrainingData, store: CheckpointStore) ->
     )
 
 
-def run_train(params: Params) -> dict[str, Any]:
+def run(params: TrainingStageParams) -> dict[str, Any]:
     """Stage ``train``: fit the model, track it in MLflow, export the best weights to
-    ``models/summarizer``; returns the metrics written to ``reports/train_metrics.json``.
+    ``models/trained`` (``package`` adds the decoding options); returns the metrics written to
+    ``reports/train_metrics.json``.
 
     An interrupted run (its checkpoint: same params and data) is resumed into the same MLflow
     run; a signal raises :class:`TrainingInterrupted` after saving a checkpoint. Under torchrun
@@ -158,13 +113,13 @@ def run_train(params: Params) -> dict[str, Any]:
     this run has finished: together, or not at all (:func:`export`). The MLflow run never stays
     RUNNING: FINISHED, FAILED (a diverged loss, a full disk, any error) or KILLED (a signal).
     """
-    from summarizer import tracking
+    from summarizer import run_ownership, tracking, tracking_runs
 
     main = distributed.is_main()
     uri = tracking.tracking_uri(params.tracking.uri)
     if main:
         tracking.ensure_reachable(uri)  # before an hour of training, not after
-        tracking.close_abandoned_runs(uri, params.tracking.experiment)
+        run_ownership.close_abandoned_runs(uri, params.tracking.experiment)
 
     data = TrainingData.load(params)
     # Before the checkpoint store, the trainer and the run exist: a bad budget writes nothing.
@@ -185,12 +140,9 @@ def run_train(params: Params) -> dict[str, Any]:
         len(data.validation),
     )
 
-    # The run id lives in the checkpoint, a persistent output: DVC deletes
-    # models/mlflow_run.json before it re-runs the stage.
     store.discard_partial_writes()  # of a run killed while it saved (kill -9)
-    previous = store.resumable_metadata()
-    previous_run = previous.get("run_id") if previous is not None else None
-    run = tracking.TrainingRun.start(
+    previous_run = run_handoff.run_to_resume(store.resumable_metadata())
+    run = tracking_runs.TrainingRun.start(
         uri,
         params.tracking.experiment,
         run_id=previous_run,
@@ -203,7 +155,7 @@ def run_train(params: Params) -> dict[str, Any]:
         },
         run_name=run_name(params, configuration),
     )
-    store.metadata["run_id"] = run.run_id
+    run_handoff.remember_for_resume(store.metadata, run)
     if previous_run is None:
         store.start_fresh()  # resumes nothing; keeps the last good run's files for now
 
@@ -222,7 +174,7 @@ def run_train(params: Params) -> dict[str, Any]:
         "best epoch %d: validation loss %.4f; model in %s (MLflow run %s)",
         trainer.early_stopper.best_epoch,
         trainer.early_stopper.best_value,
-        Paths.model_dir,
+        Paths.trained_model,
         run.run_id,
     )
     return metrics
@@ -230,8 +182,8 @@ def run_train(params: Params) -> dict[str, Any]:
 
 def what_was_kept(store: CheckpointStore) -> str:
     """What of the last good run a failed run left in place, for its error message."""
-    outputs = f"{Paths.model_dir}, {Paths.train_run} and the train reports"
-    if Paths.model_dir.is_dir():
+    outputs = f"{Paths.trained_model}, {Paths.train_run} and the train reports"
+    if Paths.trained_model.is_dir():
         kept = f"{outputs} are the last good run's"
     else:  # deleted by `dvc repro` before it ran the stage; DVC has them cached
         kept = f"{outputs} were not written (`dvc checkout train` restores the last good ones)"
@@ -277,12 +229,12 @@ def summarize(trainer: Trainer, progress: Progress, seconds: float) -> dict[str,
 def export(
     trainer: Trainer,
     store: CheckpointStore,
-    params: Params,
+    params: TrainingStageParams,
     data: TrainingData,
     metrics: dict[str, Any],
     run: TrainingRun,
 ) -> None:
-    """Write the weights of ``store``'s best checkpoint as ``models/summarizer``, the stage's
+    """Write the weights of ``store``'s best checkpoint as ``models/trained``, the stage's
     reports and ``models/mlflow_run.json``, and log them into ``run``, which ends FINISHED.
 
     All or nothing: each file is written beside its target and the run is logged from there;
@@ -295,9 +247,14 @@ def export(
     meta = {**metrics, "data_hash": data.data_hash, "run_id": run.run_id}
     meta["dataset"] = params.dataset.name
     with ExitStack() as outputs:
-        files = (Paths.train_run, Paths.train_metrics, Paths.train_history, HISTORY_PLOT)
+        files = (
+            Paths.train_run,
+            Paths.train_metrics,
+            Paths.train_history,
+            Paths.train_history_plot,
+        )
         staged = {path: outputs.enter_context(atomic_path(path)) for path in files}
-        model_dir = outputs.enter_context(atomic_directory(Paths.model_dir))
+        model_dir = outputs.enter_context(atomic_directory(Paths.trained_model))
         save_model_dir(
             model_dir,
             best["model"],
@@ -307,18 +264,22 @@ def export(
             data.tgt_vocab,
             meta,
         )
-        write_history(trainer.progress.history, staged[Paths.train_history], staged[HISTORY_PLOT])
+        write_history(
+            trainer.progress.history, staged[Paths.train_history], staged[Paths.train_history_plot]
+        )
         write_json(staged[Paths.train_metrics], metrics)
-        write_run_record(staged[Paths.train_run], run, params)
-        log_to_run(run, metrics, model_dir, staged[Paths.train_history], staged[HISTORY_PLOT])
+        run_handoff.record_training_run(staged[Paths.train_run], run, params.tracking.experiment)
+        log_to_run(
+            run, metrics, model_dir, staged[Paths.train_history], staged[Paths.train_history_plot]
+        )
 
 
 def log_to_run(
     run: TrainingRun,
     metrics: dict[str, Any],
-    model_dir: Path = Paths.model_dir,
+    model_dir: Path = Paths.trained_model,
     history: Path = Paths.train_history,
-    plot: Path = HISTORY_PLOT,
+    plot: Path = Paths.train_history_plot,
 ) -> None:
     """The final metrics, the model's config and vocabularies and the history into ``run``,
     which then ends FINISHED."""
@@ -329,17 +290,3 @@ def log_to_run(
     run.log_artifact(history, "training")
     run.log_artifact(plot, "training")
     run.end("FINISHED")
-
-
-def write_run_record(path: Path, run: TrainingRun, params: Params) -> None:
-    """``models/mlflow_run.json`` (at ``path``): the run later stages log into. Written only
-    by a run that finished, so it never points at a failed one."""
-    write_json(
-        path,
-        {
-            "run_id": run.run_id,
-            "tracking_uri": mask_uri(run.uri),  # a DVC output, pushed: no credentials
-            "experiment": params.tracking.experiment,
-            "finished": True,
-        },
-    )

@@ -2,50 +2,44 @@
 
 from __future__ import annotations
 
-from summarizer import tracking
-from summarizer.config import Params, Paths
+from summarizer import run_ownership, tracking
+from summarizer.config.params import Params
+from summarizer.config.paths import Paths
+from summarizer.evaluation.report import EvaluationReport
 from summarizer.io import read_json
-from summarizer.registry.policy import RegistryError
+from summarizer.registry.errors import RegistryError
 from summarizer.registry.registration import RegisterOutcome, log_and_register
+from summarizer.stages import run_handoff
 
-REGISTER_REPORT = Paths.reports / "register.json"
 
-
-def run_register(params: Params) -> RegisterOutcome:
+def run(params: Params) -> RegisterOutcome:
     """The DVC stage: register the trained model if it passes the gate (beats the baseline of
     ``reports/evaluation.json``, passes its degeneracy checks and the smoke test) and beats every
-    registered version, and write the decision to :data:`REGISTER_REPORT` (and on the training
+    registered version, and write the decision to :data:`Paths.register_report` (and on the training
     run) either way."""
-    settings = params.register_
     for needed in (Paths.train_run, Paths.evaluation):
         if not needed.is_file():
             raise RegistryError(f"{needed}: not found; run the train and evaluate stages first")
-    run_info = read_json(Paths.train_run)
-    if not run_info.get("finished"):
-        raise RegistryError(f"{Paths.train_run}: training did not finish; run the train stage")
-    metrics = read_json(Paths.evaluation)
-    if not isinstance(metrics.get("test"), dict):
+    training = run_handoff.training_record()
+    evaluation = EvaluationReport.from_dict(read_json(Paths.evaluation), str(Paths.evaluation))
+    if evaluation.test is None:
         raise RegistryError(f"{Paths.evaluation}: no 'test' entry; run the evaluate stage")
     uri = tracking.tracking_uri(params.tracking.uri)
-    # An evaluation with other evaluate params than the run's first has a run of its own.
-    run_id = metrics.get("run_id", run_info["run_id"])
+    run_id = run_handoff.run_to_register(evaluation.run_id, training)
     tracking.ensure_reachable(uri)
-    tracking.close_abandoned_runs(uri, params.tracking.experiment)
+    run_ownership.close_abandoned_runs(uri, params.tracking.experiment)
     # Logging the model reopens the run (RUNNING) and gives it back its status afterwards: held
     # by this process meanwhile, and a SIGTERM ends the stage through that hand-back.
-    tracking.claim(uri, run_id)
-    with tracking.exit_cleanly_on_sigterm():
+    run_ownership.claim(uri, run_id)
+    with run_ownership.exit_cleanly_on_sigterm():
         return log_and_register(
             uri=uri,
             run_id=run_id,
-            model_name=settings.model_name,
+            settings=params.register_,
             model_dir=Paths.model_dir,
-            test_metrics=metrics["test"],
-            metric=settings.metric,
-            greater_is_better=settings.greater_is_better,
+            test_metrics=evaluation.test,
+            evaluation=evaluation,
             decode=params.evaluate.decode,
-            report=REGISTER_REPORT,
-            evaluation=metrics,
-            gate=settings,
             serve=params.serve,
+            report=Paths.register_report,
         )
