@@ -23,7 +23,7 @@ APP_NAME = "summarizer-auth"  # the entry point in pyproject.toml
 RELEASE_ALIASES = frozenset({"champion"})
 ALIAS_ROUTE_SUFFIX = "/mlflow/registered-models/alias"
 # The registered-model tag through which two promotes at once find their winner
-# (:mod:`summarizer.registry.promotion`): whoever may not promote may not forge it either.
+# (:mod:`summarizer.registry.champion_claim`): whoever may not promote may not forge it either.
 RELEASE_TAGS = frozenset({"promotion_claim"})
 TAG_ROUTE_SUFFIX = "/mlflow/registered-models/set-tag"
 

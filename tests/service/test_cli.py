@@ -182,7 +182,7 @@ def test_tune_decoding_ranks_real_scores_on_the_validation_split(
 
     from summarizer.config.params import load_params
     from summarizer.config.paths import Paths
-    from summarizer.evaluation import ScoringOptions, score_corpus
+    from summarizer.evaluation.scoring import ScoringOptions, score_corpus
     from summarizer.stages.validation_gate import interim_hash
 
     monkeypatch.chdir(tmp_path)

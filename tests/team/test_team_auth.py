@@ -183,7 +183,7 @@ def test_the_admin_password_rotates_as_the_readme_says(tracking_server: Tracking
 def test_a_beaten_version_the_pipeline_cannot_delete_is_withdrawn(
     tracking_server: TrackingServer, reproduced: Reproduced
 ) -> None:
-    from summarizer.registry.policy import REGISTRATION_TAG, WITHDRAWN
+    from summarizer.registry.metadata import REGISTRATION_TAG, WITHDRAWN
     from summarizer.registry.registrar import Registrar
 
     _, version = registered(reproduced)

@@ -44,7 +44,8 @@ def score(
 ) -> None:
     """Score any predictions file with exactly the evaluate stage's scorer and options."""
     from summarizer.config.evaluation import EvaluateParams
-    from summarizer.evaluation import ScoringOptions, score_files
+    from summarizer.evaluation.files import score_files
+    from summarizer.evaluation.scoring import ScoringOptions
 
     evaluate = load_params(params_file).evaluate if params_file.is_file() else EvaluateParams()
     choices: dict[str, Any] = {"measure": measure, "truncate_bytes": truncate_bytes}
@@ -111,8 +112,8 @@ def tune_decoding(
     import yaml
 
     from summarizer.errors import ConfigError
-    from summarizer.evaluation import ScoringOptions
     from summarizer.evaluation.inputs import load_split
+    from summarizer.evaluation.scoring import ScoringOptions
     from summarizer.evaluation.tuning import grid, sweep, trials_table
     from summarizer.inference import Summarizer
     from summarizer.io import atomic_path

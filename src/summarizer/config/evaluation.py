@@ -126,7 +126,7 @@ class ScoringParams(Section):
     """ROUGE settings shared by ``evaluate``, ``score`` and ``tune-decoding``.
 
     The one definition of the scoring options and their rules:
-    :class:`summarizer.evaluation.ScoringOptions` is these plus a test set's
+    :class:`summarizer.evaluation.scoring.ScoringOptions` is these plus a test set's
     :class:`ScoreConvention`, validated by the same model.
     """
 

@@ -12,28 +12,6 @@
 =============  ===============================================================================
 
 Scoring, files, baselines and checks import neither torch nor MLflow, so ``summarizer score``
-and code that only scores stay light. The ``evaluate`` stage is :mod:`summarizer.stages.evaluate`.
+and code that only scores stay light. The package imports nothing, so using one module does not
+load the others. The ``evaluate`` stage is :mod:`summarizer.stages.evaluate`.
 """
-
-from __future__ import annotations
-
-from summarizer.evaluation.baselines import baseline, lead_sentences, lead_words, split_sentences
-from summarizer.evaluation.checks import degeneracy_metrics
-from summarizer.evaluation.files import read_texts, score_files
-from summarizer.evaluation.scoring import CorpusScores, ScoringOptions, score_corpus, truncate_bytes
-from summarizer.evaluation.tokenizer import UnicodeTokenizer
-
-__all__ = [
-    "CorpusScores",
-    "ScoringOptions",
-    "UnicodeTokenizer",
-    "baseline",
-    "degeneracy_metrics",
-    "lead_sentences",
-    "lead_words",
-    "read_texts",
-    "score_corpus",
-    "score_files",
-    "split_sentences",
-    "truncate_bytes",
-]

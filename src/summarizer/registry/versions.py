@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
-from summarizer.config.paths import Paths
 from summarizer.redaction import mask_uri, redact
 from summarizer.registry.errors import RegistryError
 from summarizer.registry.lineage import REMOTE_TAG
@@ -50,8 +49,8 @@ def _store_errors(missing: str, uri: str | None = None) -> Iterator[None]:
 def get_run(uri: str, run_id: str) -> Run:
     """The training run ``run_id``, or an error saying it is not in this store."""
     with _store_errors(
-        f"MLflow run {run_id} (from {Paths.train_run}) not found in {mask_uri(uri)}; was the model "
-        "trained against another tracking store ($MLFLOW_TRACKING_URI)?"
+        f"MLflow run {run_id} not found in {mask_uri(uri)}; was the model trained against "
+        "another tracking store ($MLFLOW_TRACKING_URI)?"
     ):
         return tracking.client(uri).get_run(run_id)
 

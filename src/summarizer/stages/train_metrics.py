@@ -2,8 +2,8 @@
 
 ``reports/train_metrics.json`` key -> headline name: the ``train`` stage logs them under these
 names when training ends, and ``evaluate`` logs them again beside test ROUGE
-(:mod:`summarizer.headline`). The cross-entropy alone, at the exported epoch: the validation loss
-with the coverage term would not compare with a model without coverage.
+(:mod:`summarizer.stages.headline`). The cross-entropy alone, at the exported epoch: the
+validation loss with the coverage term would not compare with a model without coverage.
 """
 
 TRAINING = {
