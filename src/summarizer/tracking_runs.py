@@ -38,8 +38,9 @@ def flatten_params(params: Mapping[str, Any]) -> dict[str, str]:
     return {key: str(value)[:MAX_PARAM_VALUE] for key, value in params.items()}
 
 
-class TrainingRun:
-    """An MLflow run that can be resumed by id after an interruption.
+class TrackedRun:
+    """An MLflow run a stage records into: the training's (resumed by id after an interruption),
+    or an evaluation's of its own (:meth:`for_evaluation`).
 
     A run this process opened (``opened``: :meth:`start`, or a new evaluation run) carries
     :func:`owner_tags`; :meth:`closing` guarantees it does not stay RUNNING after the stage.
@@ -62,7 +63,7 @@ class TrainingRun:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         run_name: str | None = None,
-    ) -> TrainingRun:
+    ) -> TrackedRun:
         """Resume run ``run_id`` (marked running again), or create one with ``params`` and
         ``tags`` in ``experiment``; any failure is a :class:`TrackingError`."""
         mlflow_client = client(uri)
@@ -99,7 +100,7 @@ class TrainingRun:
             ) from None
         return cls(uri, run_id, opened=True)
 
-    def for_evaluation(self, evaluate_params: Mapping[str, Any]) -> TrainingRun:
+    def for_evaluation(self, evaluate_params: Mapping[str, Any]) -> TrackedRun:
         """The run an evaluation with ``evaluate_params`` is logged into.
 
         This run the first time (the params are logged into it) and whenever it was evaluated
@@ -128,7 +129,7 @@ class TrainingRun:
                 f"tags.training_run = '{self.run_id}' and attributes.run_name = '{name}'",
             )
             if earlier:  # the same evaluation again: its scores are replaced by equal ones
-                return TrainingRun(self.uri, earlier[0].info.run_id)
+                return TrackedRun(self.uri, earlier[0].info.run_id)
             tags = {k: v for k, v in training.data.tags.items() if k in LINEAGE_TAGS}
             run = self._client.create_run(
                 training.info.experiment_id,
@@ -141,7 +142,7 @@ class TrainingRun:
                 self._client.log_batch(run.info.run_id, params=items[start : start + 100])
         except Exception as exc:
             if run is not None:
-                TrainingRun(self.uri, run.info.run_id).end(
+                TrackedRun(self.uri, run.info.run_id).end(
                     "FAILED", f"cannot log its params: {first_line(exc)}"
                 )
             raise TrackingError(
@@ -153,7 +154,7 @@ class TrainingRun:
             self.run_id,
             run.info.run_id,
         )
-        return TrainingRun(self.uri, run.info.run_id, opened=True)
+        return TrackedRun(self.uri, run.info.run_id, opened=True)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log ``metrics`` at ``step`` (0 if None) in one batch."""
@@ -200,7 +201,7 @@ class TrainingRun:
         self.ended = status
 
     @contextmanager
-    def closing(self) -> Iterator[TrainingRun]:
+    def closing(self) -> Iterator[TrackedRun]:
         """Hold the run open while the block runs, and never leave it RUNNING: it ends
         FINISHED when the block ends (unless the block ended it), KILLED on SIGINT, SIGTERM (see
         :func:`exit_cleanly_on_sigterm`) or a training stopped by a signal, FAILED on any other

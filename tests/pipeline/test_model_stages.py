@@ -138,6 +138,18 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     assert second.info.status == "FINISHED"
     assert set(second.data.metrics) == HEADLINE
 
+    # What cannot change the model does not re-train it: a comment in the validation suite, the
+    # registry's gate or the serving config, and another experiment to record into.
+    for module in ("data/validation.py", "registry/gate.py", "config/serving.py"):
+        with (root / "src" / "summarizer" / module).open("a", encoding="utf-8") as source:
+            source.write("# a harmless edit\n")
+    workspace.update_params({"tracking": {"experiment": "another-experiment"}})
+    status = workspace.dvc("status", "--json")
+    assert status.returncode == 0, status.stderr[-2000:]
+    changed = json.loads(status.stdout)
+    assert {"validate", "register"} <= set(changed), changed  # the edits were seen
+    assert "train" not in changed, changed["train"]
+
 
 def test_unreachable_tracking_store_fails_before_training(workspace: Workspace) -> None:
     result = workspace.dvc("repro", "train", env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9/"})

@@ -97,7 +97,7 @@ class Store:
     def new_run(self, experiment: str = "tests", tags: dict[str, str] | None = None) -> str:
         from summarizer import tracking_runs
 
-        run = tracking_runs.TrainingRun.start(self.uri, experiment, tags=tags or {})
+        run = tracking_runs.TrackedRun.start(self.uri, experiment, tags=tags or {})
         run.end()
         return run.run_id
 

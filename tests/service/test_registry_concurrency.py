@@ -128,7 +128,7 @@ def prepared_runs(uri: str, model_dir: Path, count: int) -> list[str]:
 
     runs = []
     for _ in range(count):
-        run = tracking_runs.TrainingRun.start(uri, "tests", tags={"git_commit": "abc"})
+        run = tracking_runs.TrackedRun.start(uri, "tests", tags={"git_commit": "abc"})
         run.end()
         registry.ensure_logged(uri, run.run_id, model_dir, DECODE)
         runs.append(run.run_id)

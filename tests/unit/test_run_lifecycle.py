@@ -27,8 +27,8 @@ def uri(tmp_path: Path) -> str:
     return uri
 
 
-def start(uri: str) -> tracking_runs.TrainingRun:
-    return tracking_runs.TrainingRun.start(uri, EXPERIMENT, params={"train.lr": 0.1}, run_name="r")
+def start(uri: str) -> tracking_runs.TrackedRun:
+    return tracking_runs.TrackedRun.start(uri, EXPERIMENT, params={"train.lr": 0.1}, run_name="r")
 
 
 def status(uri: str, run_id: str) -> tuple[str, bool, str | None]:
@@ -84,7 +84,7 @@ def killed_with_sigkill(uri: str, tmp_path: Path) -> tuple[str, int]:
     code = f"""
         import os, signal
         from summarizer import tracking_runs
-        run = tracking_runs.TrainingRun.start({uri!r}, {EXPERIMENT!r}, run_name="killed")
+        run = tracking_runs.TrackedRun.start({uri!r}, {EXPERIMENT!r}, run_name="killed")
         print(run.run_id, os.getpid(), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """
@@ -118,7 +118,7 @@ def test_a_run_left_running_by_kill_9_is_marked_by_the_next_stage(uri: str, tmp_
     assert run_ownership.close_abandoned_runs(uri, EXPERIMENT) == []
 
     # Resumed (its checkpoint names it): running again, and the stale reason is gone.
-    resumed = tracking_runs.TrainingRun.start(uri, EXPERIMENT, run_id=killed)
+    resumed = tracking_runs.TrackedRun.start(uri, EXPERIMENT, run_id=killed)
     state, _, reason = status(uri, resumed.run_id)
     assert (state, reason) == ("RUNNING", None)
     for run in (alive, elsewhere, resumed):

@@ -115,7 +115,7 @@ import sys
 from summarizer import tracking, tracking_runs
 uri = sys.argv[1]
 tracking.ensure_reachable(uri)
-run = tracking_runs.TrainingRun.start(uri, "concurrent", params={"worker": sys.argv[2]})
+run = tracking_runs.TrackedRun.start(uri, "concurrent", params={"worker": sys.argv[2]})
 run.end()
 print(run.run_id)
 """

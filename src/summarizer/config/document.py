@@ -8,7 +8,7 @@ depend on the sections of the others.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -67,19 +67,26 @@ class ParamsDocument(BaseModel):
 View = TypeVar("View", bound=ParamsDocument)
 
 
+def load_sections(text: str, source: Path | str) -> dict[str, Any]:
+    """The top-level sections of a params file's ``text`` (read from ``source``)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    return data
+
+
 def read_params(path: Path | str, view: type[View]) -> View:
     """Read ``path`` and validate it as ``view``; any problem is a :class:`ConfigError` naming
     the key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: parameter file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     try:
-        return view.model_validate(raw)
+        return view.model_validate(load_sections(text, path))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, path)) from None

@@ -18,12 +18,12 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from summarizer.config.base import format_validation_error
+from summarizer.config.document import load_sections
 from summarizer.config.params import PARAMS_FILE, Params
 from summarizer.errors import ConfigError
 
@@ -92,8 +92,8 @@ def apply_overlay(overlay: Path, params_file: Path = PARAMS_FILE) -> Params:
         params_source = params_file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{exc.filename}: file not found") from None
-    sections = _load_mapping(overlay_source, overlay)
-    expected = {**_load_mapping(params_source, params_file), **sections}
+    sections = load_sections(overlay_source, overlay)
+    expected = {**load_sections(params_source, params_file), **sections}
     merged = overlay_text(params_source, overlay_source)
     if yaml.safe_load(merged) != expected:
         raise ConfigError(
@@ -106,16 +106,6 @@ def apply_overlay(overlay: Path, params_file: Path = PARAMS_FILE) -> Params:
         raise ConfigError(format_validation_error(exc, f"{params_file} with {overlay}")) from None
     params_file.write_text(merged, encoding="utf-8")
     return params
-
-
-def _load_mapping(text: str, path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    names = ", ".join(_load_mapping(args.overlay.read_text(encoding="utf-8"), args.overlay))
+    names = ", ".join(load_sections(args.overlay.read_text(encoding="utf-8"), args.overlay))
     print(f"{args.params}: replaced {names} with those of {args.overlay}")
     return 0
 

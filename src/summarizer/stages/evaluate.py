@@ -161,7 +161,7 @@ def run(params: EvaluationStageParams) -> EvaluationReport:
             draw_attention(summaries[:count], table["id"].tolist()[:count], attention)
             run = None
             if training_run_record is not None:
-                training_run = tracking_runs.TrainingRun(uri, training_run_record.run_id)
+                training_run = tracking_runs.TrackedRun(uri, training_run_record.run_id)
                 run = training_run.for_evaluation(params.to_tracked_dict("evaluate"))
                 report.run_id = run.run_id  # the run register logs the model into
                 if run.run_id != training_run.run_id:

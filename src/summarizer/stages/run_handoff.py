@@ -4,7 +4,7 @@
   on in the same run; DVC deletes ``models/mlflow_run.json`` before it re-runs the stage, the
   persistent checkpoint survives), and writes :data:`Paths.train_run` once training finished;
 - ``evaluate`` logs into that run, or into a run of its own when the run was evaluated before with
-  other evaluate params (:meth:`~summarizer.tracking_runs.TrainingRun.for_evaluation`), and
+  other evaluate params (:meth:`~summarizer.tracking_runs.TrackedRun.for_evaluation`), and
   names the run it used in its report (:attr:`EvaluationReport.run_id`);
 - ``register`` logs the model into the run ``evaluate`` named: the scores it judges are that
   run's.
@@ -22,7 +22,7 @@ from summarizer.io import read_json, write_json
 from summarizer.redaction import mask_uri
 
 if TYPE_CHECKING:
-    from summarizer.tracking_runs import TrainingRun
+    from summarizer.tracking_runs import TrackedRun
 
 RESUME_KEY = "run_id"  # in the checkpoint's metadata
 
@@ -45,12 +45,12 @@ def run_to_resume(checkpoint_metadata: dict[str, Any] | None) -> str | None:
     return None if checkpoint_metadata is None else checkpoint_metadata.get(RESUME_KEY)
 
 
-def remember_for_resume(checkpoint_metadata: dict[str, Any], run: TrainingRun) -> None:
+def remember_for_resume(checkpoint_metadata: dict[str, Any], run: TrackedRun) -> None:
     """Name ``run`` in the checkpoints training writes from now on."""
     checkpoint_metadata[RESUME_KEY] = run.run_id
 
 
-def record_training_run(path: Path, run: TrainingRun, experiment: str) -> None:
+def record_training_run(path: Path, run: TrackedRun, experiment: str) -> None:
     """Write the record of a finished training's ``run`` (at ``path``: the staged copy of
     :data:`Paths.train_run`). Written only by a run that finished, so it never names a failed
     one."""

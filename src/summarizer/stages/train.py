@@ -36,14 +36,14 @@ from summarizer.training.progress import EpochRecord, Progress
 from summarizer.training.trainer import Trainer
 
 if TYPE_CHECKING:
-    from summarizer.tracking_runs import TrainingRun
+    from summarizer.tracking_runs import TrackedRun
 
 log = logging.getLogger(__name__)
 
 # The curves worth a chart in the MLflow run; the rest of the history (learning rate,
 # throughput, teacher forcing per epoch) is its train_history.csv artifact and `dvc plots`.
 EPOCH_SERIES = ("train_loss", "val_loss", "val_nll")
-# What the training run records as params; evaluate adds its own (TrainingRun.for_evaluation).
+# What the training run records as params; evaluate adds its own (TrackedRun.for_evaluation).
 TRAINING_SECTIONS = ("dataset", "ingest", "validate", "tokenize", "vocab", "model", "train")
 
 
@@ -142,7 +142,7 @@ def run(params: TrainingStageParams) -> dict[str, Any]:
 
     store.discard_partial_writes()  # of a run killed while it saved (kill -9)
     previous_run = run_handoff.run_to_resume(store.resumable_metadata())
-    run = tracking_runs.TrainingRun.start(
+    run = tracking_runs.TrackedRun.start(
         uri,
         params.tracking.experiment,
         run_id=previous_run,
@@ -194,7 +194,7 @@ def what_was_kept(store: CheckpointStore) -> str:
     return kept
 
 
-def fit(trainer: Trainer, run: TrainingRun, data: TrainingData, system_metrics: bool) -> Progress:
+def fit(trainer: Trainer, run: TrackedRun, data: TrainingData, system_metrics: bool) -> Progress:
     """Train, logging every epoch's record to ``run``."""
 
     def on_epoch_end(record: EpochRecord) -> None:
@@ -232,7 +232,7 @@ def export(
     params: TrainingStageParams,
     data: TrainingData,
     metrics: dict[str, Any],
-    run: TrainingRun,
+    run: TrackedRun,
 ) -> None:
     """Write the weights of ``store``'s best checkpoint as ``models/trained``, the stage's
     reports and ``models/mlflow_run.json``, and log them into ``run``, which ends FINISHED.
@@ -275,7 +275,7 @@ def export(
 
 
 def log_to_run(
-    run: TrainingRun,
+    run: TrackedRun,
     metrics: dict[str, Any],
     model_dir: Path = Paths.trained_model,
     history: Path = Paths.train_history,
