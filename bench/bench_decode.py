@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=5)
     args = parser.parse_args()
     if not args.model.is_dir():
-        raise SystemExit(f"{args.model}: no trained model; run `dvc repro train` first")
+        raise SystemExit(f"{args.model}: no packaged model; run `dvc repro package` first")
 
     summarizer = Summarizer.from_dir(args.model)
     options = load_params(ROOT / "params.yaml").evaluate.decode.with_overrides(

@@ -1,7 +1,8 @@
 """The outcome of the validation suite: what broke, on which rows, and what the run does about it.
 
 Written as ``reports/validation/summary.json`` (see :meth:`ValidationReport.to_summary`); the
-rows under ``dropped_ids`` are what ``tokenize`` leaves out (:mod:`summarizer.data.gate`).
+rows under ``dropped_ids`` are what ``tokenize`` leaves out
+(:mod:`summarizer.stages.validation_gate`).
 """
 
 from __future__ import annotations

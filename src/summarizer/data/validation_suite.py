@@ -3,7 +3,7 @@ expectation means for the pipeline.
 
 Derived columns (lengths, the test-overlap flag) are computed with pandas first, so every check
 is a stock GX expectation that Data Docs can render. Thresholds come from
-:class:`~summarizer.config.ValidateParams` only.
+:class:`~summarizer.config.data.ValidateParams` only.
 
 Every expectation carries its :class:`Kind` in ``meta["kind"]``, and :func:`action_for` turns a
 kind and a split into what happens when the expectation breaks: the public datasets have blank

@@ -40,7 +40,7 @@ def load_split(
     """An ingested split at ``path`` (its first ``max_examples`` rows), with ``references``.
 
     ``leave_out``: ids of rows that ``validate`` dropped (see
-    :func:`summarizer.data.gate.require_validated`); they are left out before the cut.
+    :func:`summarizer.stages.validation_gate.require_validated`); they are left out before the cut.
 
     Raises:
         DataError: if the ingest stage has not written the split (see

@@ -98,7 +98,8 @@ def run(params: EvaluationStageParams) -> EvaluationReport:
         tracking.ensure_reachable(uri)
         run_ownership.close_abandoned_runs(uri, params.tracking.experiment)
 
-    summarizer = Summarizer.from_dir(Paths.model_dir)
+    summarizer = Summarizer.from_dir(Paths.model_dir, fallback=evaluate.decode)
+    run_handoff.check_model_is_of(summarizer.loaded.meta, training_run_record)
     summarizer.require_options(evaluate.decode, "evaluate.decode")  # decodes with its own
     table = load_split(Paths.interim_split("test"), evaluate.max_test_examples)
     documents = table["document"].tolist()

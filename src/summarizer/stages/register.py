@@ -7,6 +7,7 @@ from summarizer.config.params import Params
 from summarizer.config.paths import Paths
 from summarizer.evaluation.report import EvaluationReport
 from summarizer.io import read_json
+from summarizer.model_io import META
 from summarizer.registry.errors import RegistryError
 from summarizer.registry.registration import RegisterOutcome, log_and_register
 from summarizer.stages import run_handoff
@@ -21,6 +22,8 @@ def run(params: Params) -> RegisterOutcome:
         if not needed.is_file():
             raise RegistryError(f"{needed}: not found; run the train and evaluate stages first")
     training = run_handoff.training_record()
+    model_meta = Paths.model_dir / META
+    run_handoff.check_model_is_of(read_json(model_meta) if model_meta.is_file() else {}, training)
     evaluation = EvaluationReport.from_dict(read_json(Paths.evaluation), str(Paths.evaluation))
     if evaluation.test is None:
         raise RegistryError(f"{Paths.evaluation}: no 'test' entry; run the evaluate stage")

@@ -82,3 +82,17 @@ def run_to_register(evaluated_run_id: str | None, training: TrainingRecord) -> s
     """The run ``register`` logs the model into: the one ``evaluate`` logged its scores into
     (the training run when the report predates run names in it)."""
     return evaluated_run_id or training.run_id
+
+
+def check_model_is_of(model_meta: dict[str, Any], training: TrainingRecord | None) -> None:
+    """Refuse a model directory that another training wrote than the one ``training`` records:
+    run by hand, ``train`` without ``package`` leaves the last packaged model in place, and its
+    scores (or the model itself) would go into the new training's run."""
+    packaged_from = model_meta.get("run_id")  # the train stage writes it into meta.json
+    if training is None or packaged_from is None or packaged_from == training.run_id:
+        return
+    raise HandoffError(
+        f"{Paths.model_dir} holds the model of MLflow run {packaged_from}, but the last training "
+        f"({Paths.train_run}) is run {training.run_id}: run the package stage first "
+        "(`dvc repro` does)"
+    )
