@@ -141,7 +141,8 @@ class Summarizer:
                 oovs = extended[index][1] if copies else ()
                 tokens = loaded.tgt_vocab.decode(hypothesis.token_ids, oovs)
                 attention = hypothesis.attention[:, : max(len(source_tokens), 1)].cpu()
-                if options.replace_unk:
+                # A fixed-context model attends to nothing: its <unk> has no source word.
+                if options.replace_unk and loaded.model.has_attention:
                     tokens = replace_unknowns(
                         tokens, attention, source_tokens, loaded.tgt_vocab.unk_token
                     )

@@ -78,6 +78,18 @@ def test_decoding_min_length_above_max_length_fails_before_training(tmp_path: Pa
         load_params(path)
 
 
+def test_fixed_context_model_refuses_copy_and_coverage_before_training(tmp_path: Path) -> None:
+    # params.yaml turns copy and coverage on: attention none alone must name both.
+    path = write_params(tmp_path, model__attention="none")
+    with pytest.raises(
+        ConfigError, match=r"model\.copy and model\.coverage read the attention.*'none'"
+    ):
+        load_params(path)
+    load_params(
+        write_params(tmp_path, model__attention="none", model__copy=False, model__coverage=False)
+    )
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [

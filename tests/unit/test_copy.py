@@ -194,7 +194,7 @@ def test_label_smoothing_spreads_over_the_fixed_vocabulary_only() -> None:
 # --- the model ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("attention", [a for a in ATTENTION_TYPES if a != "bahdanau"])
+@pytest.mark.parametrize("attention", [a for a in ATTENTION_TYPES if a not in ("bahdanau", "none")])
 @pytest.mark.parametrize("rnn_type", ["lstm", "gru"])
 def test_fast_path_equals_stepwise_with_copy_and_coverage(rnn_type: str, attention: str) -> None:
     model = copy_model(rnn_type=rnn_type, attention=attention, coverage=True, dropout=0.3)

@@ -38,15 +38,25 @@ def evaluation(test_set: dict | None = None) -> dict:
     }
 
 
-def test_headline_holds_f1_of_each_rouge_type_and_no_interval_or_extra_set() -> None:
+def test_headline_holds_f1_of_each_rouge_type_the_published_intervals_and_no_extra_set() -> None:
     report = evaluation()
-    training = {"best_val_nll": 3.9012, "tokens_per_second": 1881.0, "epochs": 6}
+    training = {
+        "best_val_nll": 3.9012,
+        "tokens_per_second": 1881.0,
+        "train_seconds": 612.5,
+        "epochs": 6,
+    }
     headline = headline_metrics(EvaluationReport.from_dict(report), "lead_words_8", training)
     assert headline == {
         "test_rouge1": report["test"]["rouge1_f"],
         "test_rouge2": report["test"]["rouge2_f"],
         "test_rougeL": report["test"]["rougeL_f"],
         "test_rougeLsum": report["test"]["rougeLsum_f"],
+        **{
+            f"test_{t}_{bound}": report["test"][f"{t}_f_{bound}"]
+            for t in ("rouge1", "rouge2", "rougeL")
+            for bound in ("low", "high")
+        },
         "baseline_rouge1": report["baseline_lead_words_8"]["rouge1_f"],
         "baseline_rougeL": report["baseline_lead_words_8"]["rougeL_f"],
         "distinct_share": 1.0,
@@ -54,6 +64,7 @@ def test_headline_holds_f1_of_each_rouge_type_and_no_interval_or_extra_set() -> 
         "repeated_trigram_rate": 0.0,
         "best_val_nll": 3.9012,
         "train_tokens_per_second": 1881.0,
+        "train_seconds": 612.5,
         "decode_examples_per_second": 12.5,
         "test_examples": 3,
     }
@@ -64,6 +75,12 @@ def test_headline_holds_f1_of_each_rouge_type_and_no_interval_or_extra_set() -> 
         "test_rouge2",
         "test_rougeL",
         "test_rougeLsum",
+        "test_rouge1_low",
+        "test_rouge1_high",
+        "test_rouge2_low",
+        "test_rouge2_high",
+        "test_rougeL_low",
+        "test_rougeL_high",
         "baseline_rouge1",
         "baseline_rougeL",
         "distinct_share",
@@ -71,6 +88,7 @@ def test_headline_holds_f1_of_each_rouge_type_and_no_interval_or_extra_set() -> 
         "repeated_trigram_rate",
         "best_val_nll",
         "train_tokens_per_second",
+        "train_seconds",
         "decode_examples_per_second",
         "test_examples",
     ]
@@ -88,6 +106,7 @@ def test_only_configured_rouge_types_are_headline_columns() -> None:
     report = evaluation()
     report["test"] = score_corpus(PREDICTIONS, REFERENCES, options).to_metrics()
     headline = headline_metrics(EvaluationReport.from_dict(report), "lead_words_8", None)
+    # bootstrap_samples 0: no interval, so no interval columns either.
     assert {k for k in headline if k.startswith("test_rouge")} == {"test_rouge1", "test_rougeL"}
 
 

@@ -207,3 +207,27 @@ def test_copy_model_writes_a_source_word_it_never_saw(tmp_path: Path) -> None:
     assert len(only_unknown.tokens) >= 3
     assert set(only_unknown.tokens) <= set(document.split()), only_unknown.tokens
     assert set(mixed.tokens) <= {"the", "police", "said", *document.split()}, mixed.tokens
+
+
+def test_fixed_context_model_keeps_unk_where_it_has_no_attention_to_copy_by(
+    tmp_path: Path,
+) -> None:
+    """The tutorial's model attends to nothing: UNK replacement, on by default, must not put
+    "the most attended" source word (any argmax of zeros: the first one) in place of <unk>."""
+    words = ["the", "police", "said", "a", "bomb", "exploded"]
+    vocab = Vocab.build([words], VocabParams(min_freq=1))
+    params = ModelParams(emb_dim=16, hidden_dim=32, enc_layers=1, dec_layers=1, attention="none")
+    config = model_config(params, len(vocab), len(vocab))
+    torch.manual_seed(0)
+    model = Seq2Seq(config)
+    with torch.no_grad():  # writes <unk> whatever it reads
+        model.decoder.output.bias.fill_(-50.0)
+        model.decoder.output.bias[vocab.stoi[vocab.unk_token]] = 50.0
+    path = tmp_path / "summarizer"
+    save_model_dir(path, model.state_dict(), config, TOKENIZE, vocab, vocab, {})
+
+    options = DecodeParams(beam_size=2, max_length=3, min_length=3, no_repeat_ngram_size=0)
+    assert options.replace_unk
+    [summary] = Summarizer.from_dir(path).summarize(["the police said"], options)
+    assert summary.tokens == [vocab.unk_token] * 3
+    assert not summary.attention.any()

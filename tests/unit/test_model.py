@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
@@ -10,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from summarizer.config.choices import NO_ATTENTION
 from summarizer.model import (
     ATTENTION_TYPES,
     RNN_TYPES,
@@ -56,6 +58,7 @@ def model_for(cfg: Seq2SeqConfig, seed: int = 0) -> Seq2Seq:
 
 
 ALL_VARIANTS = [(rnn, attn) for rnn in RNN_TYPES for attn in ATTENTION_TYPES]
+ATTENDING = [kind for kind in ATTENTION_TYPES if kind != NO_ATTENTION]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -101,7 +104,7 @@ def test_config_from_dict_rejects_unknown_and_missing_keys() -> None:
 # --- attention --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ATTENTION_TYPES)
+@pytest.mark.parametrize("kind", ATTENDING)
 def test_attention_shapes_single_step_and_all_steps(kind: str) -> None:
     torch.manual_seed(0)
     attn = make_attention(kind, 8, 8)
@@ -117,7 +120,7 @@ def test_attention_shapes_single_step_and_all_steps(kind: str) -> None:
     assert (w[1, :, 2:] == 0).all() and (w[2, :, 4:] == 0).all()
 
 
-@pytest.mark.parametrize("kind", ATTENTION_TYPES)
+@pytest.mark.parametrize("kind", ATTENDING)
 def test_all_steps_attention_equals_step_by_step(kind: str) -> None:
     torch.manual_seed(0)
     attn = make_attention(kind, 8, 8)
@@ -146,6 +149,8 @@ def test_masked_softmax_is_safe_in_low_precision() -> None:
 def test_forward_shapes_and_padding_masked(
     rnn_type: str, attention: str, input_feeding: bool
 ) -> None:
+    if attention == NO_ATTENTION and input_feeding:
+        pytest.skip("input feeding reads the attention (refused: see the config tests)")
     cfg = small_config(rnn_type=rnn_type, attention=attention, input_feeding=input_feeding)
     model = model_for(cfg)
     src, lengths, tgt_in = make_batch([7, 3, 5])
@@ -153,7 +158,36 @@ def test_forward_shapes_and_padding_masked(
     assert out.logits.shape == (3, 6, TGT_V)
     assert out.attention.shape == (3, 6, 7)
     assert (out.attention[1, :, 3:] == 0).all() and (out.attention[2, :, 5:] == 0).all()
-    torch.testing.assert_close(out.attention.sum(-1), torch.ones(3, 6))
+    attended = 0.0 if attention == NO_ATTENTION else 1.0
+    torch.testing.assert_close(out.attention.sum(-1), torch.full((3, 6), attended))
+
+
+@pytest.mark.parametrize("feature", ["copy", "coverage", "input_feeding"])
+def test_a_model_without_attention_refuses_what_reads_the_attention(feature: str) -> None:
+    with pytest.raises(ValueError, match=rf"{feature} reads the attention.*'none'"):
+        small_config(attention=NO_ATTENTION, **{feature: True})
+    with pytest.raises(ValueError, match="copy and coverage read the attention"):
+        small_config(attention=NO_ATTENTION, copy=True, coverage=True)
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_fixed_context_decoder_sees_the_source_only_through_the_final_state(
+    rnn_type: str,
+) -> None:
+    model = model_for(small_config(rnn_type=rnn_type, attention=NO_ATTENTION))
+    assert not model.has_attention and model.decoder.combine is None
+    src, lengths, tgt_in = make_batch([7, 3, 5])
+    memory, state = model.encode(src, lengths)
+    scrambled = dataclasses.replace(memory, memory=torch.randn_like(memory.memory))
+    for path in ("forward_parallel", "forward_stepwise"):
+        out = getattr(model.decoder, path)(tgt_in, state, memory)
+        again = getattr(model.decoder, path)(tgt_in, state, scrambled)
+        torch.testing.assert_close(out.scores, again.scores)
+    # ... and the final state carries it: another source changes the outputs.
+    other_src, other_lengths, _ = make_batch([7, 3, 5], seed=1)
+    assert not torch.allclose(
+        model(src, lengths, tgt_in).logits, model(other_src, other_lengths, tgt_in).logits
+    )
 
 
 @pytest.mark.parametrize(("rnn_type", "attention"), ALL_VARIANTS)

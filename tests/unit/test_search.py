@@ -88,7 +88,12 @@ SEARCH_OPTIONS = [
 
 @pytest.mark.parametrize("settings", SEARCH_OPTIONS)
 @pytest.mark.parametrize(
-    "overrides", [{}, {"rnn_type": "gru", "attention": "bahdanau", "input_feeding": True}]
+    "overrides",
+    [
+        {},
+        {"rnn_type": "gru", "attention": "bahdanau", "input_feeding": True},
+        {"attention": "none"},  # the fixed-context model
+    ],
 )
 def test_beam_size_one_equals_greedy(settings: dict, overrides: dict) -> None:
     model = random_model(**overrides)

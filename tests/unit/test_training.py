@@ -155,15 +155,26 @@ def test_overfits_a_handful_of_real_pairs() -> None:
     assert loss_sum / tokens < 0.05
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+FIXED_CONTEXT = TINY_MODEL.model_copy(update={"attention": "none"})
+
+
+@pytest.mark.parametrize(
+    ("precision", "signum", "model"),
+    [
+        (precision, signum, TINY_MODEL)
+        for precision in ("fp32", "bf16")
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    ]
+    + [("fp32", signal.SIGTERM, FIXED_CONTEXT)],
+    ids=lambda value: getattr(value, "attention", None) or str(value),
+)
 def test_interrupted_run_resumes_to_identical_weights(
-    data, tmp_path: Path, signum: int, precision: str
+    data, tmp_path: Path, signum: int, precision: str, model: ModelParams
 ) -> None:
-    reference = make_trainer(data, tmp_path / "uninterrupted", precision=precision)
+    reference = make_trainer(data, tmp_path / "uninterrupted", model, precision=precision)
     reference.fit(data[0], data[0].subset(30))
 
-    interrupted = make_trainer(data, tmp_path / "resumed", precision=precision)
+    interrupted = make_trainer(data, tmp_path / "resumed", model, precision=precision)
 
     def send_signal(step: int) -> None:
         if step == 5:  # mid-way through the first epoch
@@ -175,7 +186,7 @@ def test_interrupted_run_resumes_to_identical_weights(
     assert interrupted.checkpoints is not None and interrupted.checkpoints.last.is_file()
     assert interrupted.progress.global_step == 5
 
-    resumed = make_trainer(data, tmp_path / "resumed", precision=precision)
+    resumed = make_trainer(data, tmp_path / "resumed", model, precision=precision)
     progress = resumed.fit(data[0], data[0].subset(30))
     assert progress.finished and progress.global_step == reference.progress.global_step
     for name, tensor in reference.model.state_dict().items():
@@ -306,7 +317,17 @@ def test_final_metrics_go_to_the_run_under_one_name_each() -> None:
             self.status = status
 
     run = FakeRun()
-    metrics = {"best_epoch": 2, "best_val_nll": 3.5, "tokens_per_second": 900.0, "device": "cpu"}
+    metrics = {
+        "best_epoch": 2,
+        "best_val_nll": 3.5,
+        "tokens_per_second": 900.0,
+        "train_seconds": 61.5,
+        "device": "cpu",
+    }
     log_to_run(run, metrics)  # type: ignore[arg-type]
-    assert run.metrics == {"best_val_nll": 3.5, "train_tokens_per_second": 900.0}
+    assert run.metrics == {
+        "best_val_nll": 3.5,
+        "train_tokens_per_second": 900.0,
+        "train_seconds": 61.5,
+    }
     assert run.status == "FINISHED"

@@ -48,7 +48,8 @@ class DecodeParams(Section):
     length_penalty: LengthPenalty = "gnmt"
     alpha: float = Field(1.5, ge=0)
     no_repeat_ngram_size: int = Field(3, ge=0)
-    replace_unk: bool = True  # copy the most-attended source word in place of <unk>
+    # Copy the most-attended source word in place of <unk> (a model without attention keeps it).
+    replace_unk: bool = True
     batch_tokens: int = Field(4000, gt=0)  # source tokens per decoding batch
 
     # Options that change what is written; the rest only change speed.

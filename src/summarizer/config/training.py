@@ -5,10 +5,16 @@ from __future__ import annotations
 import warnings
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from summarizer.config.base import Section
-from summarizer.config.choices import ATTENTION_TYPES, RNN_TYPES
+from summarizer.config.choices import (
+    ATTENTION_FEATURES,
+    ATTENTION_TYPES,
+    NO_ATTENTION,
+    RNN_TYPES,
+    attention_needed_message,
+)
 from summarizer.config.data import DataStageParams
 from summarizer.config.tracking import TrackingParams
 
@@ -48,6 +54,14 @@ class ModelParams(Section):
     # Coverage: the sum of earlier attention feeds the attention score, so the decoder can see
     # what it already said; trained with train.coverage_weight from train.coverage_from_epoch.
     coverage: bool = False
+
+    @model_validator(mode="after")
+    def _features_have_attention(self) -> ModelParams:
+        if self.attention == NO_ATTENTION:
+            needing = [name for name in ATTENTION_FEATURES if getattr(self, name)]
+            if needing:
+                raise ValueError(attention_needed_message(needing, prefix="model."))
+        return self
 
 
 class TrainParams(Section):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from summarizer.config.choices import ATTENTION_TYPES, RNN_TYPES
+from summarizer.config.choices import (
+    ATTENTION_FEATURES,
+    ATTENTION_TYPES,
+    NO_ATTENTION,
+    RNN_TYPES,
+    attention_needed_message,
+)
 
 
 @dataclass
@@ -16,6 +22,10 @@ class Seq2SeqConfig:
     bidirectional encoder therefore uses ``hidden_dim // 2`` units per direction (as OpenNMT does):
     the two directions concatenated have the decoder's size, so Luong *dot* attention needs no
     extra projection and the encoder costs about what a unidirectional one of the same width does.
+
+    ``attention="none"`` is the fixed-context model: the encoder's final state (bridged) starts
+    the decoder, which never reads the encoder outputs again. ``copy``, ``coverage`` and
+    ``input_feeding`` all read the attention, so they are refused with it.
 
     ``share_src_tgt_embeddings`` can only check that both vocabularies have the same size; the
     caller must only set it when the two vocabularies are really the same one.
@@ -96,6 +106,10 @@ class Seq2SeqConfig:
                 f"hidden_dim must be even with bidirectional=true (each direction gets half), "
                 f"got {self.hidden_dim}"
             )
+        if self.attention == NO_ATTENTION:
+            needing = [name for name in ATTENTION_FEATURES if getattr(self, name)]
+            if needing:
+                raise ValueError(attention_needed_message(needing))
         if self.share_src_tgt_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError(
                 "share_src_tgt_embeddings needs one shared vocabulary, but src_vocab_size="

@@ -17,6 +17,11 @@ output head is the same ``tanh(W_c [c_t; h_t])``. Step ``t``'s RNN input then de
 ``t-1``'s output, so Bahdanau always takes the stepwise path (documented, not a silent fallback:
 see :meth:`Decoder.can_run_parallel`). Use ``concat`` for the same additive score on the fast path.
 
+With ``attention="none"`` (the fixed-context model of the classic tutorial) the encoder's final
+state starts the RNN and nothing else of the source is read: ``logits = W_out h_t``. Attention
+weights are then all zero (the shapes stay those of every other model, and nothing is ever
+attended), and the fast path is the same one call over all steps.
+
 With ``copy`` the outputs are the pointer-generator's log-probabilities (``copy.py``) instead of
 logits; with ``coverage`` the attention reads the coverage vector (``coverage.py``), which the
 fast path follows with a loop over the attention alone.
@@ -30,7 +35,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from summarizer.model.attention import make_attention
+from summarizer.config.choices import NO_ATTENTION
+from summarizer.model.attention import Attention, make_attention
 from summarizer.model.config import Seq2SeqConfig
 from summarizer.model.copy import CopyGenerator
 from summarizer.model.coverage import attend_with_coverage
@@ -88,8 +94,11 @@ class Decoder(nn.Module):
         input_dim += hidden if config.input_feeding else 0
         input_dim += hidden if self.bahdanau else 0  # the context vector
         self.rnn = make_rnn(config.rnn_type, input_dim, hidden, config.dec_layers, config.dropout)
-        self.attention = make_attention(config.attention, hidden, hidden, config.coverage)
-        self.combine = nn.Linear(2 * hidden, hidden, bias=False)
+        self.attention: Attention | None = None
+        self.combine: nn.Linear | None = None
+        if config.attention != NO_ATTENTION:
+            self.attention = make_attention(config.attention, hidden, hidden, config.coverage)
+            self.combine = nn.Linear(2 * hidden, hidden, bias=False)
         # Tying reuses the [V, emb_dim] embedding as the output matrix, so the vector it multiplies
         # must have emb_dim features: a linear pre-output layer bridges hidden_dim -> emb_dim.
         out_dim = hidden
@@ -177,6 +186,9 @@ class Decoder(nn.Module):
         """
         x = self.embed(tgt_in)
         out, _ = run_rnn(self.rnn, x, state.rnn_state())
+        if self.attention is None:
+            weights = no_attention(mem.mask, steps=tgt_in.size(1))
+            return DecoderOutput(self.scores(out, weights, None, mem, scored), weights, None)
         covered = None
         if state.coverage is None:
             context, weights = self.attention(out, mem.memory, mem.keys, mem.mask)
@@ -184,6 +196,7 @@ class Decoder(nn.Module):
             context, weights, covered, _ = attend_with_coverage(
                 self.attention, out, mem.memory, mem.keys, mem.mask, state.coverage
             )
+        assert self.combine is not None
         attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
         switch = torch.cat([context, out, x], dim=-1) if self.copy is not None else None
         return DecoderOutput(self.scores(attn_vec, weights, switch, mem, scored), weights, covered)
@@ -210,10 +223,13 @@ class Decoder(nn.Module):
             inputs.append(context)
         out, new = run_rnn(self.rnn, torch.cat(inputs, dim=-1).unsqueeze(1), state.rnn_state())
         out = out.squeeze(1)
+        h, c = new if isinstance(new, tuple) else (new, None)
+        if self.attention is None:
+            return out, no_attention(mem.mask), None, DecoderState(h, c)
         if not self.bahdanau:
             context, weights = self.attention(out, mem.memory, mem.keys, mem.mask, state.coverage)
+        assert self.combine is not None
         attn_vec = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
-        h, c = new if isinstance(new, tuple) else (new, None)
         feed = attn_vec if self.config.input_feeding else None
         coverage = None if state.coverage is None else state.coverage + weights
         switch = torch.cat([context, out, emb], dim=-1) if self.copy is not None else None
@@ -265,3 +281,10 @@ class Decoder(nn.Module):
             )
         coverage = torch.stack(covered, dim=1) if covered else None
         return DecoderOutput(all_scores, all_weights, coverage)
+
+
+def no_attention(mask: Tensor, steps: int | None = None) -> Tensor:
+    """The weights of a model without attention: zero everywhere, float32, ``[B, S]`` (or
+    ``[B, steps, S]``), so searches and reports handle it as any other model."""
+    shape = mask.shape if steps is None else (mask.size(0), steps, mask.size(1))
+    return torch.zeros(shape, dtype=torch.float32, device=mask.device)

@@ -43,7 +43,8 @@ class StepOutput(NamedTuple):
 
 
 class Seq2Seq(nn.Module):
-    """Recurrent encoder-decoder with attention; see ``decoder.py`` for the equations.
+    """Recurrent encoder-decoder, with attention or (``attention="none"``) a fixed context; see
+    ``decoder.py`` for the equations.
 
     Batches are batch-first: ``src [B, S]`` padded with ``pad_id``, ``src_lengths [B]`` (>= 1),
     ``tgt_in [B, T]`` = ``<bos> y_1 ... y_{T-1}`` (the loss targets are ``y_1 ... <eos>``).
@@ -88,6 +89,12 @@ class Seq2Seq(nn.Module):
         """True when the outputs' ``logits`` are log-probabilities (a copy model)."""
         return self.config.copy
 
+    @property
+    def has_attention(self) -> bool:
+        """False for the fixed-context model (``attention="none"``): its attention weights are
+        zero, so nothing can be read from them (UNK replacement, heatmaps)."""
+        return self.decoder.attention is not None
+
     def num_parameters(self) -> int:
         """Number of parameters, shared and tied ones counted once."""
         return sum(p.numel() for p in self.parameters())
@@ -113,7 +120,8 @@ class Seq2Seq(nn.Module):
         # The mask comes from the lengths, the same truth packing used, not from pad ids.
         positions = torch.arange(src.size(1), device=src.device)
         mask = positions.unsqueeze(0) < src_lengths.to(src.device).unsqueeze(1)
-        keys = self.decoder.attention.precompute(memory)
+        attention = self.decoder.attention
+        keys = attention.precompute(memory) if attention is not None else None
         copy = self._copy_source(src, src_ext, mask, num_oov) if self.config.copy else None
         return EncoderMemory(memory, mask, keys, copy), self.decoder.init_state(h0, c0, mask)
 

@@ -158,7 +158,9 @@ def run(params: EvaluationStageParams) -> EvaluationReport:
                 per_example,
                 evaluate.length_buckets,
             )
-            count = min(evaluate.attention_examples, len(summaries))
+            # A fixed-context model attends to nothing: an all-zero heatmap would say nothing.
+            drawn = evaluate.attention_examples if summarizer.loaded.model.has_attention else 0
+            count = min(drawn, len(summaries))
             draw_attention(summaries[:count], table["id"].tolist()[:count], attention)
             run = None
             if training_run_record is not None:

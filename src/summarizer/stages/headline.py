@@ -1,9 +1,9 @@
-"""The headline metrics: the dozen numbers that decide between two runs.
+"""The headline metrics: the score columns that decide between two runs.
 
 They are the DVC metrics (``reports/metrics.json``, what ``dvc metrics show``, ``dvc metrics
 diff`` and ``dvc exp show`` print) and the metrics of the MLflow run, under the same names, so a
 column in one view is a column in the other. Everything else the evaluate stage measures
-(precision, recall, confidence intervals, extra test sets, lengths) is in
+(precision, recall, the other intervals, extra test sets, lengths) is in
 ``reports/evaluation.json`` (:class:`~summarizer.evaluation.report.EvaluationReport`) and in the
 run's artifacts, where it does not crowd the tables.
 """
@@ -16,6 +16,10 @@ from typing import Any
 from summarizer.errors import DataError
 from summarizer.evaluation.report import EvaluationReport, f1_by_rouge_type
 from summarizer.stages.train_metrics import TRAINING
+
+# The published tables' three (Rush et al., See et al.): their 95% interval is worth a column,
+# so that `dvc exp show` tells a real difference between experiments from a lucky one.
+INTERVAL_TYPES = ("rouge1", "rouge2", "rougeL")
 
 # Baseline scores worth a column: enough to see whether the model beats it on content
 # (ROUGE-1) and on order (ROUGE-L); the rest are in evaluation.json.
@@ -38,7 +42,9 @@ def headline_metrics(
     (``reports/train_metrics.json``, None if missing); ``baseline``: the name of the baseline
     worth columns (``lead_words_8``).
 
-    Test ROUGE is F1 per configured ROUGE type (``test_rouge1`` ...), the baseline's is
+    Test ROUGE is F1 per configured ROUGE type (``test_rouge1`` ...), with the bounds of its
+    interval for :data:`INTERVAL_TYPES` (``test_rouge1_low``, ``test_rouge1_high``); the
+    baseline's is
     ``baseline_rouge1``/``baseline_rougeL``; speeds are target tokens per second in training and
     test examples per second in decoding; ``test_examples`` says what the scores were computed on
     (and ``test_set_modified_rows`` how many rows ``ingest.filter_test`` changed, when it did).
@@ -47,6 +53,10 @@ def headline_metrics(
     if evaluation.checks is None or evaluation.decoding is None:
         raise DataError("the evaluation report has no checks or decoding; run the evaluate stage")
     metrics: dict[str, Any] = {f"test_{t}": f1 for t, f1 in f1_by_rouge_type(test).items()}
+    for t in INTERVAL_TYPES:
+        for bound in ("low", "high"):
+            if f"{t}_f_{bound}" in test:
+                metrics[f"test_{t}_{bound}"] = test[f"{t}_f_{bound}"]
     baseline_scores = evaluation.baseline(baseline)
     metrics.update(
         {

@@ -9,4 +9,5 @@ validation loss with the coverage term would not compare with a model without co
 TRAINING = {
     "best_val_nll": "best_val_nll",
     "tokens_per_second": "train_tokens_per_second",
+    "train_seconds": "train_seconds",  # wall time of the fit (of its last part, if resumed)
 }
