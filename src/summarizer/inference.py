@@ -96,8 +96,6 @@ class Summarizer:
         progress: str | None = None,
     ) -> list[Summary]:
         """Decode already tokenized (and truncated) documents, many at once."""
-        from summarizer.data.tokenization import detokenize
-
         options = options or self.options
         loaded = self.loaded
         ids = [encode_source(tokens, loaded.src_vocab) for tokens in sources]
@@ -147,7 +145,11 @@ class Summarizer:
                         tokens, attention, source_tokens, loaded.tgt_vocab.unk_token
                     )
                 results[index] = Summary(
-                    detokenize(tokens), tokens, source_tokens, attention, hypothesis.score
+                    loaded.processor.detokenize(tokens),
+                    tokens,
+                    source_tokens,
+                    attention,
+                    hypothesis.score,
                 )
             bar.update(len(indices))
         bar.close()

@@ -60,6 +60,7 @@ ON_PURPOSE: dict[str, str] = {
 PRESET_MAY_OMIT: dict[str, str] = {
     "dataset.encoding": "every raw file of the presets is UTF-8, the default",
     "dataset.splits": "which files a split names depends on the format (DatasetSpec checks it)",
+    "dataset.columns": "only a csv or tsv file without a header row has them (DatasetSpec checks)",
 }
 FIELDS_UNUSED_BY = {"parallel_text"}  # dataset.fields names columns: none in parallel text
 

@@ -8,6 +8,8 @@ RNN_TYPES = ("lstm", "gru")
 NO_ATTENTION = "none"
 ATTENTION_TYPES = (NO_ATTENTION, "dot", "general", "concat", "bahdanau")
 LENGTH_PENALTIES = ("none", "avg", "gnmt")
+# sacrebleu's corpus metrics (evaluation/corpus_metrics.py), scored beside ROUGE when asked for.
+CORPUS_METRICS = ("bleu", "chrf")
 
 # The switches that read the attention: a model without attention cannot have them.
 ATTENTION_FEATURES = ("copy", "coverage", "input_feeding")

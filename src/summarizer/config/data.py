@@ -15,7 +15,7 @@ class SplitFiles(Section):
     """Where one split lives inside the dataset directory.
 
     ``parallel_text`` uses ``document`` and ``summary`` (several summary files mean several
-    references, line-aligned); ``jsonl`` and ``csv`` use ``file``.
+    references, line-aligned); ``jsonl``, ``csv`` and ``tsv`` use ``file``.
     """
 
     file: str | None = None
@@ -24,7 +24,7 @@ class SplitFiles(Section):
 
 
 class Fields(Section):
-    """Column or key names in JSON Lines and CSV files."""
+    """Column or key names in JSON Lines, CSV and TSV files."""
 
     id: str | None = None
     document: str = "document"
@@ -39,9 +39,14 @@ class DatasetSpec(Section):
     name: str
     # A directory, or remote://<remote>/<dir> under a DVC remote (summarizer.project).
     path: Location
-    format: Literal["parallel_text", "jsonl", "csv"]
+    # tsv: one row a line, fields split on tabs, no quoting (the form of Tatoeba's and the
+    # seq2seq tutorials' pair files); csv: RFC 4180, quoted fields may hold commas and newlines.
+    format: Literal["parallel_text", "jsonl", "csv", "tsv"]
+    # Without a test split, ingest carves one (ingest.test_size).
     splits: dict[Literal["train", "validation", "test"], SplitFiles]
     fields: Fields = Fields()
+    # The column names of a csv or tsv file that has no header row; null: line 1 is the header.
+    columns: list[str] | None = None
     encoding: str = "utf-8"  # of the raw files: any Python text codec (utf-8, latin-1, cp1252...)
 
     @field_validator("encoding")
@@ -65,8 +70,15 @@ class DatasetSpec(Section):
 
     @model_validator(mode="after")
     def _splits_match_format(self) -> DatasetSpec:
-        if "train" not in self.splits or "test" not in self.splits:
-            raise ValueError("splits must name at least 'train' and 'test'")
+        if "train" not in self.splits:
+            raise ValueError("splits must name at least 'train'")
+        if self.columns is not None:
+            if self.format not in ("csv", "tsv"):
+                raise ValueError(
+                    f"columns names the columns of a csv or tsv file, not {self.format}"
+                )
+            if len(set(self.columns)) != len(self.columns) or not all(self.columns):
+                raise ValueError(f"columns must be distinct, non-empty names: {self.columns}")
         for split, files in self.splits.items():
             if self.format == "parallel_text":
                 if not files.document or not files.summary:
@@ -89,6 +101,15 @@ class IngestParams(Section):
     # The test split is a standard set: kept whole unless this is true, and then every report
     # and the MLflow run say "test set modified: N of M rows".
     filter_test: bool = False
+    # A dataset without a test split (Tatoeba): the share of train carved out as test, seeded
+    # as validation_size is. Must be null when the dataset has a test split.
+    test_size: float | None = Field(None, gt=0, lt=1)
+    # Carve validation and test by document: every row of one document (all translations of
+    # one sentence) lands on the same side, so no test document was trained on.
+    carve_by_document: bool = False
+    # Test rows that share a document become one example scored against all their summaries
+    # (several translations of one sentence are several references).
+    merge_test_references: bool = False
 
 
 class LengthBounds(Section):
@@ -119,6 +140,9 @@ class TokenizeParams(Section):
     tokenizes the same way."""
 
     lang: str = "en"
+    # The summaries' language when it is not the documents' (translation: zh); null: lang.
+    # Chinese is cut into characters (spacy.blank("zh")) and detokenized without spaces.
+    target_lang: str | None = None
     lowercase: bool = True
     mask_digits: bool = False
     max_source_len: int = Field(100, gt=0)
@@ -130,6 +154,11 @@ class TokenizeParams(Section):
     # unknown token, so the model learns one unknown and UNK replacement can copy a source word.
     unknown_markers: list[str] = ["<unk>", "UNK"]
     unknown_token: str = "<unk>"
+
+    @property
+    def target_language(self) -> str:
+        """The language the summaries are tokenized and written in."""
+        return self.target_lang or self.lang
 
 
 class VocabParams(Section):
@@ -149,6 +178,23 @@ class VocabParams(Section):
         if len(set(specials)) != len(specials):
             raise ValueError("special tokens must be distinct")
         return self
+
+
+def check_test_split_source(params: Any) -> Any:
+    """A whole-document check of any params view holding ``dataset`` and ``ingest``: the test
+    set comes from the dataset's test split or from ``ingest.test_size``, exactly one."""
+    has_test = "test" in params.dataset.splits
+    if has_test and params.ingest.test_size is not None:
+        raise ValueError(
+            "ingest.test_size carves a test set, but dataset.splits has one: set "
+            "ingest.test_size to null, or leave 'test' out of dataset.splits"
+        )
+    if not has_test and params.ingest.test_size is None:
+        raise ValueError(
+            "dataset.splits has no 'test' split: name one, or set ingest.test_size to carve it "
+            "from train (e.g. 0.05)"
+        )
+    return params
 
 
 def check_one_unknown_token(params: Any) -> Any:
@@ -175,3 +221,4 @@ class DataStageParams(ParamsDocument):
     vocab: VocabParams = VocabParams()
 
     _one_unknown_token = model_validator(mode="after")(check_one_unknown_token)
+    _test_split_source = model_validator(mode="after")(check_test_split_source)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from summarizer.config.base import Location, Section, format_validation_error
-from summarizer.config.choices import LENGTH_PENALTIES
+from summarizer.config.choices import CORPUS_METRICS, LENGTH_PENALTIES
 from summarizer.config.data import DatasetSpec
 from summarizer.config.document import ParamsDocument
 from summarizer.config.tracking import TrackingParams
@@ -18,6 +18,7 @@ from summarizer.errors import ConfigError
 
 # The search's own list: a penalty it gains is an option here, one it drops is refused by name.
 LengthPenalty = Literal[LENGTH_PENALTIES]  # type: ignore[valid-type]
+CorpusMetric = Literal[CORPUS_METRICS]  # type: ignore[valid-type]
 
 # In a model directory: the decoding options it is evaluated and served with (the package stage
 # writes it; a directory as train exports it has none).
@@ -124,7 +125,7 @@ class DecodeParams(Section):
 
 
 class ScoringParams(Section):
-    """ROUGE settings shared by ``evaluate``, ``score`` and ``tune-decoding``.
+    """ROUGE (and BLEU/chrF) settings shared by ``evaluate``, ``score`` and ``tune-decoding``.
 
     The one definition of the scoring options and their rules:
     :class:`summarizer.evaluation.scoring.ScoringOptions` is these plus a test set's
@@ -140,6 +141,12 @@ class ScoringParams(Section):
     # default: rouge-score's tokenizer (lowercase, ASCII letters and digits only, as ROUGE-1.5.5
     # and the published numbers); unicode: keeps letters of any script.
     tokenizer: Literal["default", "unicode"] = "default"
+    # Corpus metrics from sacrebleu beside ROUGE (evaluation/corpus_metrics.py): translation is
+    # judged by BLEU and chrF, which register.metric may then rank by.
+    corpus_metrics: list[CorpusMetric] = []
+    # sacrebleu's BLEU tokenizer: 13a (its default, for English and other spaced text), zh
+    # (Chinese: every character a token), intl, char, none.
+    bleu_tokenize: Literal["13a", "zh", "intl", "char", "none"] = "13a"
     bootstrap_samples: int = Field(1000, ge=0)  # 0: no confidence intervals
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 0
@@ -155,6 +162,8 @@ class ScoringParams(Section):
             )
         if len(set(self.rouge_types)) != len(self.rouge_types):
             raise ValueError(f"rouge_types has duplicates: {self.rouge_types}")
+        if len(set(self.corpus_metrics)) != len(self.corpus_metrics):
+            raise ValueError(f"corpus_metrics has duplicates: {self.corpus_metrics}")
         return self
 
 
@@ -198,7 +207,9 @@ class EvaluateParams(Section):
 
     decode: DecodeParams = DecodeParams()
     scoring: ScoringParams = ScoringParams()
-    baseline: Literal["lead_words", "lead_sentences"] = "lead_words"
+    # lead_words, lead_sentences: the document's first lead_n words or sentences (summaries);
+    # source: the document itself (translation: the untranslated input, a floor to beat).
+    baseline: Literal["lead_words", "lead_sentences", "source"] = "lead_words"
     lead_n: int = Field(8, ge=1)  # words for lead_words, sentences for lead_sentences
     max_test_examples: int | None = Field(None, ge=1)  # null: the whole test split
     attention_examples: int = Field(4, ge=0)  # heatmaps drawn for the first N test examples

@@ -1,5 +1,6 @@
 """The canonical table ingest builds from one split of a dataset, whatever its format: line-aligned
-text files (``parallel_text``), JSON Lines or CSV with a header row.
+text files (``parallel_text``), JSON Lines, or CSV and TSV with a header row (or the column names
+in ``dataset.columns``).
 
 The table has the columns ``id``, ``document`` and ``summary``. **Several references** (several
 summary files, several ``fields.summary`` names, or a summary field holding a list of sentence
@@ -120,24 +121,62 @@ def _check_field_count(record: dict[Any, Any], header: list[str], where: str) ->
     raise DataError(f"{where}: {count} field(s), but the header (line 1) has {len(header)}; {hint}")
 
 
+def _check_columns(header: list[str], spec: DatasetSpec, where: str) -> None:
+    """Every column the field mapping names must be in ``header``."""
+    wanted = [spec.fields.document, *summary_fields(spec)]
+    if spec.fields.id is not None:
+        wanted.append(spec.fields.id)
+    missing = [name for name in wanted if name not in header]
+    if missing:
+        raise DataError(
+            f"{where}: missing column(s) {', '.join(missing)} (columns: {', '.join(header)})"
+        )
+
+
 def read_csv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
-    """The canonical table of a CSV split with a header row (quoted fields may span lines)."""
-    reader = csv.DictReader(io.StringIO(read_text(path, spec.encoding), newline=""))
+    """The canonical table of a CSV split with a header row, or the names in
+    ``dataset.columns`` (quoted fields may span lines)."""
+    text = io.StringIO(read_text(path, spec.encoding), newline="")
+    reader = csv.DictReader(text, fieldnames=spec.columns)
     rows = []
     try:
-        header = reader.fieldnames or []
-        wanted = [spec.fields.document, *summary_fields(spec)]
-        if spec.fields.id is not None:
-            wanted.append(spec.fields.id)
-        missing = [name for name in wanted if name not in header]
-        if missing:
-            raise DataError(f"{path}, line 1: missing column(s) {', '.join(missing)}")
+        header = list(reader.fieldnames or [])
+        _check_columns(header, spec, "dataset.columns" if spec.columns else f"{path}, line 1")
         for record in reader:
             where = f"{path}, line {reader.line_num}"
             _check_field_count(record, header, where)
             rows.append(_record_row(record, spec, where, f"{split}-{len(rows):07d}"))
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: malformed CSV: {exc}") from None
+    return _records_table(rows, spec)
+
+
+def read_tsv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
+    """The canonical table of a tab-separated split: one row a line, fields split on tabs, no
+    quoting (a quote is text), a header row or the names in ``dataset.columns``. A blank line is
+    an error, as in JSON Lines: skipping it would hide a broken file."""
+    lines = read_lines(path, spec.encoding)
+    if spec.columns is not None:
+        header, first = list(spec.columns), 1
+        _check_columns(header, spec, "dataset.columns")
+    else:
+        if not lines:
+            raise DataError(f"{path}: empty file, expected a header row")
+        header, first = lines[0].split("\t"), 2
+        _check_columns(header, spec, f"{path}, line 1")
+    rows = []
+    for number, line in enumerate(lines[first - 1 :], start=first):
+        where = f"{path}, line {number}"
+        if not line.strip():
+            raise DataError(f"{where}: blank line, expected {len(header)} tab-separated fields")
+        values = line.split("\t")
+        if len(values) != len(header):
+            raise DataError(
+                f"{where}: {len(values)} tab-separated field(s), but there are {len(header)} "
+                f"columns ({', '.join(header)})"
+            )
+        record = dict(zip(header, values, strict=True))
+        rows.append(_record_row(record, spec, where, f"{split}-{len(rows):07d}"))
     return _records_table(rows, spec)
 
 
@@ -158,7 +197,8 @@ def read_split(spec: DatasetSpec, split: str) -> pd.DataFrame:
         table = read_jsonl(source, spec, split)
     else:
         source = root / str(files.file)
-        table = read_csv(source, spec, split)
+        reader = read_tsv if spec.format == "tsv" else read_csv
+        table = reader(source, spec, split)
     if table.empty:
         raise DataError(f"{source}: split '{split}' of '{spec.name}' is empty")
     return table

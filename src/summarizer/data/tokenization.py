@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tqdm.auto import tqdm
 
 from summarizer.config.data import TokenizeParams
+from summarizer.errors import ConfigError
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -29,6 +30,10 @@ _NO_SPACE_AFTER = re.compile(r"(?<=[(\[{$]) ")
 _SPLIT_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
 
 
+# spaCy's codes of the languages written without spaces between words.
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
+
+
 def _without_hash(rules: Iterable[str]) -> list[str]:
     return [rule for rule in rules if rule != "#"]
 
@@ -41,24 +46,15 @@ class TextProcessor:
 
     @cached_property
     def nlp(self) -> Language:
-        """The spaCy pipeline (tokenizer only), built on first use."""
-        # Imported here: decoding and detokenizing token lists never need spaCy (the GPU
-        # machine of bench/gpu_run.py has none).
-        import spacy
-        from spacy.symbols import ORTH
-        from spacy.util import compile_prefix_regex, compile_suffix_regex
+        """The spaCy pipeline (tokenizer only) of the documents, built on first use."""
+        return _blank_pipeline(self.settings.lang, self.settings.unknown_token)
 
-        nlp = spacy.blank(self.settings.lang)
-        # A number stays one token ("##,###", "#.#", "####s", "#,###," before its comma): spaCy
-        # treats "#" as punctuation to split off either end, which spent one position of the
-        # model's window on every masked digit and cut "#,###," into four pieces.
-        tokenizer = nlp.tokenizer
-        tokenizer.token_match = _NUMBER.match
-        tokenizer.prefix_search = compile_prefix_regex(_without_hash(nlp.Defaults.prefixes)).search
-        tokenizer.suffix_search = compile_suffix_regex(_without_hash(nlp.Defaults.suffixes)).search
-        token = self.settings.unknown_token
-        nlp.tokenizer.add_special_case(token, [{ORTH: token}])
-        return nlp
+    @cached_property
+    def target_nlp(self) -> Language:
+        """The pipeline of the summaries (translations): ``target_lang``'s, or the documents'."""
+        if self.settings.target_language == self.settings.lang:
+            return self.nlp
+        return _blank_pipeline(self.settings.target_language, self.settings.unknown_token)
 
     @cached_property
     def _markers(self) -> re.Pattern[str] | None:
@@ -88,13 +84,16 @@ class TextProcessor:
         *,
         total: int | None = None,
         progress: str | None = None,
+        target: bool = False,
     ) -> list[list[str]]:
-        """Tokenize many texts with ``nlp.pipe``, batched and optionally multi-process.
+        """Tokenize many texts with ``nlp.pipe``, batched and optionally multi-process (with the
+        summaries' language's pipeline when ``target``).
 
         Whitespace tokens (newlines, runs of spaces) are dropped: they carry no content and would
         waste positions in the model's fixed-length window.
         """
-        docs = self.nlp.pipe(
+        nlp = self.target_nlp if target else self.nlp
+        docs = nlp.pipe(
             map(self.normalise, texts),
             batch_size=self.settings.batch_size,
             n_process=self.settings.n_process,
@@ -117,12 +116,54 @@ class TextProcessor:
     def tokenize_target(self, texts: Sequence[str], progress: str | None = None) -> list[list[str]]:
         """Summary tokens, truncated to ``max_target_len``."""
         return self.tokenize(
-            texts, self.settings.max_target_len, total=len(texts), progress=progress
+            texts, self.settings.max_target_len, total=len(texts), progress=progress, target=True
         )
 
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        """A summary's tokens as text, by the rules of its language (:func:`detokenize`)."""
+        return detokenize(tokens, self.settings.target_language)
 
-def detokenize(tokens: Sequence[str]) -> str:
-    """Join tokens into readable text; inverse enough of the tokenizer for reading and ROUGE."""
+
+def _blank_pipeline(lang: str, unknown_token: str) -> Language:
+    """``spacy.blank(lang)`` (no model download), its rule-based tokenizer adapted to the data."""
+    # Imported here: decoding and detokenizing token lists never need spaCy (the GPU machine of
+    # bench/gpu_run.py has none).
+    import spacy
+    from spacy.symbols import ORTH
+    from spacy.tokenizer import Tokenizer
+    from spacy.util import compile_prefix_regex, compile_suffix_regex
+
+    try:
+        nlp = spacy.blank(lang)
+    except ImportError as exc:  # an unknown code, or a language whose segmenter is missing
+        raise ConfigError(
+            f"tokenize: spaCy cannot build language {lang!r} (tokenize.lang or "
+            f"tokenize.target_lang): {str(exc).splitlines()[0]}"
+        ) from None
+    tokenizer = nlp.tokenizer
+    if not isinstance(tokenizer, Tokenizer):
+        # Chinese, Japanese, Thai... segment with a tokenizer of their own (Chinese: one token a
+        # character by default), which has no prefix rules or special cases to adapt.
+        return nlp
+    # A number stays one token ("##,###", "#.#", "####s", "#,###," before its comma): spaCy
+    # treats "#" as punctuation to split off either end, which spent one position of the
+    # model's window on every masked digit and cut "#,###," into four pieces.
+    tokenizer.token_match = _NUMBER.match
+    tokenizer.prefix_search = compile_prefix_regex(_without_hash(nlp.Defaults.prefixes)).search
+    tokenizer.suffix_search = compile_suffix_regex(_without_hash(nlp.Defaults.suffixes)).search
+    tokenizer.add_special_case(unknown_token, [{ORTH: unknown_token}])
+    return nlp
+
+
+def detokenize(tokens: Sequence[str], lang: str = "en") -> str:
+    """Join tokens into readable text; inverse enough of the tokenizer for reading and scoring.
+
+    Languages written without spaces (:data:`UNSPACED_LANGUAGES`) are joined without them. Their
+    spaCy tokenizers cut Latin words too (Chinese: into characters), so a space between two
+    Latin words inside such a text is not restored ("iPhone 12" comes back "iPhone12").
+    """
+    if lang in UNSPACED_LANGUAGES:
+        return "".join(tokens)
     text = " ".join(tokens)
     text = _NO_SPACE_BEFORE.sub("", text)
     text = _SPLIT_HYPHEN.sub("-", text)

@@ -1,5 +1,7 @@
 """The extractive baselines every model score is reported beside: the first words or sentences of
-the document. A model that does not beat them has learned little beyond copying the lead."""
+the document. A model that does not beat them has learned little beyond copying the lead. For
+translation, the document itself (``source``): a floor, not a rival, which only a model that has
+learned nothing fails to beat."""
 
 from __future__ import annotations
 
@@ -76,7 +78,9 @@ def lead_sentences(document: str, n: int = 3) -> str:
 
 def baseline(document: str, params: EvaluateParams) -> str:
     """The baseline summary ``evaluate.baseline`` chooses, of ``evaluate.lead_n`` words or
-    sentences."""
+    sentences, or the whole document (``source``: the floor a translation must beat)."""
+    if params.baseline == "source":
+        return document
     if params.baseline == "lead_words":
         return lead_words(document, params.lead_n)
     return lead_sentences(document, params.lead_n)

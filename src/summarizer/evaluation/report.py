@@ -154,8 +154,8 @@ class EvaluationReport(BaseModel):
     @staticmethod
     def baseline_name(kind: str, n: int) -> str:
         """The name of baseline ``kind`` of ``n`` words or sentences (``evaluate.baseline``,
-        ``evaluate.lead_n``): ``lead_words_8``."""
-        return f"{kind}_{n}"
+        ``evaluate.lead_n``): ``lead_words_8``; ``source`` takes no ``n``."""
+        return kind if kind == "source" else f"{kind}_{n}"
 
     @staticmethod
     def baseline_key(name: str) -> str:

@@ -1,4 +1,5 @@
-"""ROUGE scoring shared by ``evaluate``, ``score`` and ``tune-decoding``.
+"""ROUGE scoring shared by ``evaluate``, ``score`` and ``tune-decoding`` (and the corpus BLEU and
+chrF of :mod:`summarizer.evaluation.corpus_metrics`, when asked for).
 
 Plain Python on top of `rouge-score` and NumPy (no torch, no MLflow, no DVC), so the pipeline
 stage and the tools produce the same numbers for the same inputs.
@@ -42,6 +43,7 @@ from rouge_score import rouge_scorer
 from summarizer.config.base import format_validation_error
 from summarizer.config.evaluation import ScoreConvention, ScoringParams
 from summarizer.errors import ConfigError, DataError
+from summarizer.evaluation.corpus_metrics import corpus_scores
 from summarizer.evaluation.tokenizer import UnicodeTokenizer, check_tokenizer
 
 
@@ -104,6 +106,7 @@ class CorpusScores:
         mean: corpus mean of every key of ``per_example``.
         low, high: bounds of the bootstrap confidence interval per key (empty when bootstrap is
             off).
+        corpus: corpus BLEU/chrF (:mod:`summarizer.evaluation.corpus_metrics`) and their bounds.
     """
 
     options: ScoringOptions
@@ -111,6 +114,8 @@ class CorpusScores:
     mean: dict[str, float]
     low: dict[str, float] = field(default_factory=dict)
     high: dict[str, float] = field(default_factory=dict)
+    # BLEU and chrF (options.corpus_metrics), with their bounds: corpus-level, not means.
+    corpus: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_examples(self) -> int:
@@ -125,7 +130,8 @@ class CorpusScores:
         """Flat, JSON-safe mapping for ``evaluation.json``.
 
         Keys per ROUGE type: ``{t}_f``, ``{t}_f_low``, ``{t}_f_high``, ``{t}_p``, ``{t}_r`` (and
-        ``_low``/``_high`` for p and r too), plus ``n_examples``. Values are rounded to 4 decimals
+        ``_low``/``_high`` for p and r too), then ``bleu``/``chrf`` (and bounds) when scored,
+        plus ``n_examples``. Values are rounded to 4 decimals
         so metric diffs are not noise.
         """
         out: dict[str, float | int] = {}
@@ -136,6 +142,7 @@ class CorpusScores:
                 if key in self.low:
                     out[f"{key}_low"] = round(float(self.low[key]), 4)
                     out[f"{key}_high"] = round(float(self.high[key]), 4)
+        out.update({key: round(value, 4) for key, value in self.corpus.items()})
         out["n_examples"] = self.n_examples
         return out
 
@@ -239,4 +246,10 @@ def score_corpus(
         lo, hi = _bootstrap(matrix, options.bootstrap_samples, options.confidence, options.seed)
         low = dict(zip(keys, lo.tolist(), strict=True))
         high = dict(zip(keys, hi.tolist(), strict=True))
-    return CorpusScores(options=options, per_example=per_example, mean=mean, low=low, high=high)
+    truncated = predictions
+    if options.truncate_bytes is not None:
+        truncated = [truncate_bytes(p, options.truncate_bytes) for p in predictions]
+    corpus = corpus_scores(truncated, refs, options)
+    return CorpusScores(
+        options=options, per_example=per_example, mean=mean, low=low, high=high, corpus=corpus
+    )

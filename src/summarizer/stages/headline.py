@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from summarizer.config.choices import CORPUS_METRICS
 from summarizer.errors import DataError
 from summarizer.evaluation.report import EvaluationReport, f1_by_rouge_type
 from summarizer.stages.train_metrics import TRAINING
@@ -57,12 +58,24 @@ def headline_metrics(
         for bound in ("low", "high"):
             if f"{t}_f_{bound}" in test:
                 metrics[f"test_{t}_{bound}"] = test[f"{t}_f_{bound}"]
+    # BLEU and chrF where they were scored (translation), each with its interval.
+    for name in CORPUS_METRICS:
+        for key in (name, f"{name}_low", f"{name}_high"):
+            if key in test:
+                metrics[f"test_{key}"] = test[key]
     baseline_scores = evaluation.baseline(baseline)
     metrics.update(
         {
             f"baseline_{t}": baseline_scores[f"{t}_f"]
             for t in BASELINE_TYPES
             if f"{t}_f" in baseline_scores
+        }
+    )
+    metrics.update(
+        {
+            f"baseline_{name}": baseline_scores[name]
+            for name in CORPUS_METRICS
+            if name in baseline_scores
         }
     )
     checks = evaluation.checks.model_dump()
