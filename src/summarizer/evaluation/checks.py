@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from summarizer.errors import DataError
 from summarizer.evaluation.scoring import check_aligned
+from summarizer.words import words
 
 
 def _repeated_trigram_rate(tokens: Sequence[str]) -> float:
@@ -19,7 +20,7 @@ def _repeated_trigram_rate(tokens: Sequence[str]) -> float:
 def degeneracy_metrics(
     predictions: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]
 ) -> dict[str, float | int | None]:
-    """Checks that catch a collapsed model, on whitespace tokens.
+    """Checks that catch a collapsed model, on words (:func:`summarizer.words.words`).
 
     Returns:
         ``distinct_prediction_share``: distinct predictions / predictions (whitespace-normalised);
@@ -36,11 +37,11 @@ def degeneracy_metrics(
     n = len(predictions)
     if n == 0:
         raise DataError("degeneracy checks: no predictions were given")
-    pred_tokens = [p.split() for p in predictions]
+    pred_tokens = [words(p) for p in predictions]
     ref_lengths = []
     for refs in references:
         refs_list = [refs] if isinstance(refs, str) else list(refs)
-        lengths = [len(r.split()) for r in refs_list]
+        lengths = [len(words(r)) for r in refs_list]
         ref_lengths.append(sum(lengths) / len(lengths) if lengths else 0.0)
     mean_pred = sum(len(t) for t in pred_tokens) / n
     mean_ref = sum(ref_lengths) / n

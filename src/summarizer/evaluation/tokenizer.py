@@ -27,6 +27,7 @@ from rouge_score import tokenizers
 
 from summarizer.config.evaluation import ScoringParams
 from summarizer.errors import ConfigError
+from summarizer.words import CHARACTER_WORDS
 
 # Share of the references' letters and digits the scoring tokenizer must keep; below it, scores
 # would measure what the tokenizer dropped, not the predictions (see check_tokenizer).
@@ -49,9 +50,8 @@ class UnicodeTokenizer(tokenizers.Tokenizer):
     """
 
     # ``[^\W_]`` is "word character but not underscore": letters and digits of any script; the
-    # CJK ideographs (basic, extension A, compatibility, extensions B onwards) and kana alone.
-    _CHARACTER_WORDS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-    _TOKEN_RE = re.compile(rf"[{_CHARACTER_WORDS}]|[^\W_{_CHARACTER_WORDS}]+")
+    # CJK ideographs and kana alone (summarizer.words).
+    _TOKEN_RE = re.compile(rf"[{CHARACTER_WORDS}]|[^\W_{CHARACTER_WORDS}]+")
     _ASCII_TOKEN_RE = re.compile(r"^[a-z0-9]+$")
 
     def __init__(self, use_stemmer: bool = False) -> None:

@@ -14,6 +14,7 @@ from summarizer import tracking
 from summarizer.registry.errors import RegistryError
 from summarizer.registry.gate import GateCheck
 from summarizer.registry.loading import documents_frame
+from summarizer.words import words
 
 if TYPE_CHECKING:
     from mlflow.pyfunc import PyFuncModel
@@ -87,36 +88,34 @@ def smoke_problems(documents: Sequence[str], summaries: Sequence[Any]) -> list[s
     if len(summaries) != len(documents) or not all(isinstance(s, str) for s in summaries):
         return [f"expected {len(documents)} summaries (strings), got {list(summaries)!r}"]
     problems = []
-    tokens = [summary.split() for summary in summaries]
-    empty = [row for row, words in enumerate(tokens) if not words]
+    tokens = [words(summary) for summary in summaries]  # Chinese: characters
+    empty = [row for row, said in enumerate(tokens) if not said]
     if empty:
         problems.append(f"empty summary for document(s) {', '.join(map(str, empty))}")
     repeated = [
-        summaries[row]
-        for row, words in enumerate(tokens)
-        if len(words) > 1 and len(set(words)) == 1
+        summaries[row] for row, said in enumerate(tokens) if len(said) > 1 and len(set(said)) == 1
     ]
     if repeated:
         problems.append(f"summary made of one word repeated: {repeated[0]!r}")
     looping = [
         row
-        for row, words in enumerate(tokens)
-        if len(set(words)) > 1 and repeated_share(words) > SMOKE_MAX_REPEATED_SHARE
+        for row, said in enumerate(tokens)
+        if len(set(said)) > 1 and repeated_share(said) > SMOKE_MAX_REPEATED_SHARE
     ]
     if looping:
-        words = tokens[looping[0]]
+        looped = tokens[looping[0]]
         problems.append(
             f"summary of document(s) {', '.join(map(str, looping))} mostly repeating its own "
-            f"words: {len(words) - len(set(words))} of {len(words)} words are repeats in "
+            f"words: {len(looped) - len(set(looped))} of {len(looped)} words are repeats in "
             f"{summaries[looping[0]]!r} (at most {SMOKE_MAX_REPEATED_SHARE:.0%} may be)"
         )
     if len(documents) > 1:
-        distinct = len({" ".join(words) for words in tokens})
+        distinct = len({" ".join(said) for said in tokens})
         if distinct < SMOKE_MIN_DISTINCT_SHARE * len(documents):
             problems.append(
                 f"{distinct} distinct summaries for {len(documents)} unrelated documents"
             )
-        vocabulary = {word for words in tokens for word in words}
+        vocabulary = {word for said in tokens for word in said}
         if len(vocabulary) < len(documents):
             problems.append(
                 f"{len(vocabulary)} different words over the summaries of {len(documents)} "
