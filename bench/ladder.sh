@@ -19,6 +19,9 @@ dvc exp run --queue -n ladder-4-shared-vocab "${no_copy[@]}"
 dvc exp run --queue -n ladder-5-copy -S model.coverage=false
 dvc exp run --queue -n ladder-6-coverage      # params.yaml as it is
 dvc queue start -j 1
-echo "then, when \`dvc queue status\` shows them done, the README's table:"
-echo "  dvc exp show $(sed -n 's/^# show: //p' "$0")"
-# show: --only-changed ...
+cat <<'DONE'
+Queued and started. When `dvc queue status` shows them all done, the README's columns:
+  dvc exp show --drop '.*' --keep 'Experiment|test_rouge(1|2|L)(_low|_high)?$|train_seconds'
+and the table with example headlines:
+  python bench/ladder_report.py
+DONE

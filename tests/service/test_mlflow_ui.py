@@ -230,18 +230,27 @@ def scroll_metrics_table(page: Any, first_metric: str, wanted: list[str], run_co
     Only the rows in view are drawn, so the table is scrolled a row or two at a time from its
     first row, ``first_metric``.
     """
+    if all(page.get_by_role("link", name=m, exact=True).count() for m in wanted):
+        return
     first = page.get_by_role("link", name=first_metric, exact=True)
-    first.scroll_into_view_if_needed()
-    row = first.bounding_box()
-    page.mouse.move(run_column.bounding_box()["x"] + 10, row["y"] + row["height"] / 2)
+    if first.count():  # else the table is scrolled past it already: go on from there
+        first.scroll_into_view_if_needed()
+        row = first.bounding_box()
+        page.mouse.move(run_column.bounding_box()["x"] + 10, row["y"] + row["height"] / 2)
     for _ in range(60):
         if all(page.get_by_role("link", name=m, exact=True).count() for m in wanted):
             return
-        page.mouse.wheel(0, 50)
-        page.wait_for_timeout(250)
-        page.mouse.wheel(0, -1)
-        page.wait_for_timeout(250)
+        scroll_step(page)
     raise AssertionError(f"metrics {wanted} never shown in the compare view's table")
+
+
+def scroll_step(page: Any) -> None:
+    """One wheel step down the compare view's metrics table, and the step back that brings its
+    names along (see :func:`scroll_metrics_table`)."""
+    page.mouse.wheel(0, 50)
+    page.wait_for_timeout(250)
+    page.mouse.wheel(0, -1)
+    page.wait_for_timeout(250)
 
 
 def close_assistant(page: Any) -> None:
@@ -334,14 +343,21 @@ def test_compare_view_shows_both_runs_and_their_rouge(
     plot_metric(page, next(m for m in runs[0].rouge if m.removesuffix("_f") == "test_rougeL"))
     page.get_by_role("switch", name="Parameters - Show diff only").click()
     first_metric = min(tracked_runs.metric_names)
-    column = page.get_by_text(runs[0].name, exact=True)
-    scroll_metrics_table(page, first_metric, sorted(runs[0].rouge), column)
-
-    for run in runs:
-        column = page.get_by_text(run.name, exact=True)
-        for metric, value in run.rouge.items():
+    # One metric at a time, down the table: the interval rows between them (test_rouge1_low...)
+    # make the four ROUGE rows more than the drawn window holds at once.
+    for metric in sorted(runs[0].rouge):
+        scroll_metrics_table(
+            page, first_metric, [metric], page.get_by_text(runs[0].name, exact=True)
+        )
+        for run in runs:
+            column = page.get_by_text(run.name, exact=True)
             shown = texts_at(page, page.get_by_role("link", name=metric, exact=True), column)
-            assert compare_view_number(value) in shown, (run.name, metric, shown)
+            for _ in range(4):  # a name drawn at the window's bottom edge before its values
+                if shown:
+                    break
+                scroll_step(page)
+                shown = texts_at(page, page.get_by_role("link", name=metric, exact=True), column)
+            assert compare_view_number(run.rouge[metric]) in shown, (run.name, metric, shown)
 
     page.get_by_text(f"Comparing {len(runs)} Runs").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "mlflow-compare.png")
