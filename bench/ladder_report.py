@@ -19,7 +19,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNGS = [
-    ("ladder-1-fixed-context", "the tutorial's model: fixed context, teacher forcing 0.5, separate vocabularies"),
+    (
+        "ladder-1-fixed-context",
+        "the tutorial's model: fixed context, teacher forcing 0.5, separate vocabularies",
+    ),
     ("ladder-2-attention", "+ attention (Luong general)"),
     ("ladder-3-teacher-forcing", "+ full teacher forcing (the one-call fast path)"),
     ("ladder-4-shared-vocab", "+ one shared vocabulary, shared and tied embeddings"),
@@ -30,7 +33,9 @@ EXAMPLE_IDS = ("test-0000000", "test-0000004", "test-0000011")
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def experiment_refs() -> dict[str, str]:
@@ -55,7 +60,9 @@ def main() -> None:
         if name not in refs:
             print(f"| {label} | not run | | | | |")
             continue
-        metrics = json.loads(cached_output(refs[name], "evaluate", "reports/metrics.json").read_text())
+        metrics = json.loads(
+            cached_output(refs[name], "evaluate", "reports/metrics.json").read_text()
+        )
         print(
             f"| {label} | {metrics['test_rouge1']:.2f} | {metrics['test_rouge2']:.2f} | "
             f"{metrics['test_rougeL']:.2f} | {metrics['test_rouge1_low']:.2f}-"
@@ -66,7 +73,10 @@ def main() -> None:
             row = json.loads(line)
             if row["id"] in EXAMPLE_IDS:
                 examples.setdefault(row["id"], []).append((label, row["prediction"]))
-                examples.setdefault(f"{row['id']}:source", [("document", row["document"]), ("reference", row["reference"])])
+                examples.setdefault(
+                    f"{row['id']}:source",
+                    [("document", row["document"]), ("reference", row["reference"])],
+                )
     print()
     for example_id in EXAMPLE_IDS:
         print(f"**{example_id}**")
