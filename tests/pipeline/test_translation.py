@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.pipeline.test_presets import apply_preset, load_preset
-from tests.pipeline.workspace import Workspace
+from tests.pipeline.workspace import Workspace, merge_params
 
 pytestmark = pytest.mark.slow
 
@@ -51,15 +51,6 @@ TINY = {
 }
 
 
-def _merge(base: dict, overrides: dict) -> dict:
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 @pytest.fixture(scope="module")
 def translated(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path) -> Workspace:
     tmp_path = tmp_path_factory.mktemp("translation")
@@ -72,7 +63,7 @@ def translated(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path) -> 
     preset = load_preset("tatoeba-cmn")
     preset["dataset"]["path"] = str(raw)
     preset["vocab"]["min_freq"] = 1  # a slice this small has few repeated words
-    params = _merge(apply_preset(workspace.params, preset), TINY)
+    params = merge_params(apply_preset(workspace.params, preset), TINY)
     (workspace.root / "params.yaml").write_text(
         yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )

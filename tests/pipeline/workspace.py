@@ -28,10 +28,10 @@ COPIED = [
 ]
 
 
-def _merge(base: dict, overrides: Mapping[str, Any]) -> dict:
+def merge_params(base: dict, overrides: Mapping[str, Any]) -> dict:
     for key, value in overrides.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
+            merge_params(base[key], value)
         else:
             base[key] = value
     return base
@@ -86,7 +86,7 @@ class Workspace:
         return yaml.safe_load((self.root / "params.yaml").read_text(encoding="utf-8"))
 
     def update_params(self, overrides: Mapping[str, Any]) -> None:
-        params = _merge(self.params, overrides)
+        params = merge_params(self.params, overrides)
         (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     def env(self) -> dict[str, str]:
