@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from summarizer import run_ownership
 from tests.conftest import write_gigaword_slice
 from tests.file_size_limit import run_limited
-from tests.pipeline.workspace import Workspace, _merge
+from tests.pipeline.workspace import Workspace, merge_params
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +65,7 @@ class Project:
 
     def params_file(self, name: str, overrides: dict) -> str:
         """A params file beside params.yaml with ``overrides``: ``summarizer <stage> --params``."""
-        params = _merge(self.workspace.params, overrides)
+        params = merge_params(self.workspace.params, overrides)
         (self.root / name).write_text(yaml.safe_dump(params, sort_keys=False))
         return name
 
