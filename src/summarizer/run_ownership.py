@@ -116,18 +116,6 @@ def _owner_is_gone(process_tag: str) -> bool:
     return now >= 0 and abs(now - started) > 0.5  # the pid was reused by another process
 
 
-def claim(uri: str, run_id: str) -> None:
-    """Tag run ``run_id`` as held by this process: a stage that reopens a finished run (as
-    ``register`` does to log the model) so that another stage does not take it for abandoned.
-    A run that cannot be tagged is left to the caller's own calls to report."""
-    try:
-        mlflow_client = client(uri)
-        for key, value in owner_tags().items():
-            mlflow_client.set_tag(run_id, key, value)
-    except Exception as exc:
-        log.debug("run %s not tagged as held: %s", run_id, redact(first_line(exc), uri))
-
-
 def close_abandoned_runs(uri: str, experiment: str) -> list[str]:
     """Mark KILLED, with an :data:`END_REASON_TAG` saying why, every run of ``experiment`` left
     RUNNING by a process of this machine that has ended without closing it; returns their ids.

@@ -1,8 +1,10 @@
-"""The registry by hand: ``models`` lists versions, ``promote`` moves ``@champion`` behind guard
-rails, ``rollback`` moves it back. (``register``, the DVC stage, is in :mod:`.stages`.)"""
+"""The registry by hand: ``models`` lists versions, ``card`` prints one's model card,
+``promote`` moves ``@champion`` behind guard rails, ``rollback`` moves it back.
+(``register``, the DVC stage, is in :mod:`.stages`.)"""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,8 +26,20 @@ if TYPE_CHECKING:
 
 # -------------------------------------------------------------------------------------- models
 @command()
-def models(name: NameOption = None, params_file: ParamsOption = PARAMS_FILE) -> None:
-    """List registered versions with their metrics, aliases, commit and creation time."""
+def models(
+    lineage: Annotated[
+        bool,
+        typer.Option(
+            "--lineage",
+            help="Show where each version comes from: the whole git commit (and whether the "
+            "tree was dirty), the DVC data hash and the DVC remote to `dvc pull` it from.",
+        ),
+    ] = False,
+    name: NameOption = None,
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """List registered versions with their metrics, aliases, commit and creation time. Each
+    version's model card: `summarizer card models:/NAME/VERSION`."""
     from rich.table import Table
 
     from summarizer import registry
@@ -61,6 +75,39 @@ def models(name: NameOption = None, params_file: ParamsOption = PARAMS_FILE) -> 
             (row.run_id or "-")[:8],
         )
     Console(width=max(120, Console().width)).print(table)
+    if lineage:
+        # Plain lines, not table cells: hashes and URLs stay whole, to be copied.
+        tree = {"True": "dirty tree", "False": "clean tree"}
+        sys.stdout.write(
+            "\nLineage (reproduce a version: git checkout COMMIT && dvc pull && dvc repro):\n"
+        )
+        for row in rows:
+            sys.stdout.write(
+                f"  version {row.version}: commit {row.git_commit} "
+                f"({tree.get(row.git_dirty, 'tree state unknown')}), data {row.data_hash}, "
+                f"DVC remote {row.dvc_remote or 'none recorded'}\n"
+            )
+
+
+@command()
+def card(
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            help="models:/NAME/VERSION, models:/NAME@ALIAS, or a logged model models:/m-... "
+            "Default: models:/NAME@champion of params.yaml's model.",
+        ),
+    ] = None,
+    name: NameOption = None,
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """Print a model's card (Markdown): what it is, its data, its scores beside the baseline,
+    examples, limits and how to use and reproduce it."""
+    from summarizer import registry
+
+    params = optional_params(params_file)
+    model_uri = model or f"models:/{model_name(name, params)}@{registry.CHAMPION}"
+    sys.stdout.write(registry.read_card(tracking_store(params), model_uri))
 
 
 # ---------------------------------------------------------------------------- promote/rollback

@@ -35,6 +35,8 @@ Modules (pure ones marked *):
 ``logged_model``      logging the model into its run, once
 ``loading``           loading it back and asking it for summaries as the server would
 ``stored_model``      a version read as data, checked against its digest
+``model_card`` *      the facts of a model card; ``card_markdown`` *: the card as Markdown
+``cards``             the card as a logged model's README.md and a version's description
 ``errors``            what the registry refuses
 ====================  ==========================================================================
 
@@ -42,6 +44,7 @@ Modules (pure ones marked *):
 pulls in torch). The ``register`` stage is :mod:`summarizer.stages.register`.
 """
 
+from summarizer.registry.cards import read_card
 from summarizer.registry.errors import PromotionConflict, PromotionRefused, RegistryError
 from summarizer.registry.loading import load_model, summarize_with_registered_model
 from summarizer.registry.logged_model import ensure_logged, log_model, pip_requirements
@@ -68,6 +71,7 @@ __all__ = [
     "log_model",
     "pip_requirements",
     "promote",
+    "read_card",
     "rollback",
     "smoke_test",
     "summarize_with_registered_model",

@@ -25,6 +25,7 @@ from summarizer.registry.metadata import (
     stored_metrics,
     unusable_metric,
 )
+from summarizer.registry.model_card import GateRow
 from summarizer.registry.policy import is_better
 
 if TYPE_CHECKING:
@@ -80,6 +81,14 @@ class GateVerdict:
 
 
 NOT_APPLIED = GateVerdict(applied=False)
+
+
+def gate_rows(verdict: GateVerdict) -> list[GateRow]:
+    """The verdict's checks as a model card lists them."""
+    return [
+        GateRow(name=c.name, value=c.value, threshold=c.threshold, passed=c.passed)
+        for c in verdict.checks
+    ]
 
 
 def _number(value: Any) -> float | None:

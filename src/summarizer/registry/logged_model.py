@@ -139,11 +139,13 @@ def log_model(
     serve: ServeParams | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> ModelInfo:
-    """Log the model directory as a pyfunc from code into an existing run, with ``decode`` as
-    its default decoding options, ``serve`` as the limits ``mlflow models serve`` applies to a
-    request, and ``tags`` on the logged model; the run keeps the status it had. Every call logs
-    another copy: :func:`ensure_logged` logs only what is not there yet."""
+    """Log the model directory as a pyfunc from code, as an output of an existing run, with
+    ``decode`` as its default decoding options and ``serve`` as the limits ``mlflow models
+    serve`` applies to a request (in the model, not as run params), and ``tags`` on the logged
+    model; the run is not reopened. Every call logs another copy: :func:`ensure_logged` logs
+    only what is not there yet."""
     import mlflow
+    from mlflow.entities import LoggedModelOutput
     from mlflow.exceptions import MlflowException
 
     import summarizer
@@ -159,23 +161,29 @@ def log_model(
         ) from None
 
     use_store(uri)
-    status = get_run(uri, run_id).info.status
-    mlflow.start_run(run_id=run_id)
-    try:
-        info = mlflow.pyfunc.log_model(
-            name=MODEL_ARTIFACT_NAME,
-            python_model=pyfunc.__file__,
-            artifacts={pyfunc.MODEL_ARTIFACT: str(model_dir)},
-            model_config=model_config(decode, serve),
-            signature=pyfunc.model_signature(decode),
-            input_example=documents_frame([SMOKE_DOCUMENT]),
-            pip_requirements=pip_requirements(),
-            # The package travels with the model, so a serving machine needs only the pinned
-            # requirements, and serves the code this model was trained and evaluated with.
-            code_paths=[str(Path(summarizer.__file__).parent)],
-            tags=dict(tags or {}),
-        )
-    finally:
-        # Resuming the run marked it RUNNING; give it back the status training left it in.
-        mlflow.end_run(status=status if status in ("FINISHED", "FAILED", "KILLED") else "FINISHED")
+    run = get_run(uri, run_id)
+    # Created first, then filled with no run active: MLflow logs a pyfunc's model_config as
+    # params of the active run, where the served defaults (decode/*, serve/*) would sit beside
+    # the run's evaluate.* params in every compare view. They live in the model's MLmodel.
+    logged = mlflow.initialize_logged_model(
+        name=MODEL_ARTIFACT_NAME,
+        source_run_id=run_id,
+        tags=dict(tags or {}),
+        experiment_id=run.info.experiment_id,
+    )
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_ARTIFACT_NAME,
+        model_id=logged.model_id,
+        python_model=pyfunc.__file__,
+        artifacts={pyfunc.MODEL_ARTIFACT: str(model_dir)},
+        model_config=model_config(decode, serve),
+        signature=pyfunc.model_signature(decode),
+        input_example=documents_frame([SMOKE_DOCUMENT]),
+        pip_requirements=pip_requirements(),
+        # The package travels with the model, so a serving machine needs only the pinned
+        # requirements, and serves the code this model was trained and evaluated with.
+        code_paths=[str(Path(summarizer.__file__).parent)],
+    )
+    # What logging into an active run would have recorded: the run lists the model it output.
+    tracking.client(uri).log_outputs(run_id, models=[LoggedModelOutput(logged.model_id, step=0)])
     return info

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from summarizer import tracking
 from summarizer.io import read_json
+from summarizer.registry.cards import describe_version
 from summarizer.registry.gate import NOT_APPLIED, GateVerdict, gate_tags
 from summarizer.registry.lineage import remote_tags
 from summarizer.registry.logged_model import LoggedModelRef
 from summarizer.registry.metadata import PENDING, REGISTRATION_TAG, SELECTION_TAG, metric_tags
+from summarizer.registry.model_card import ModelCard
 from summarizer.registry.policy import RegistrationDecision
 from summarizer.registry.stored_model import DIGEST_TAG
 
@@ -46,10 +48,12 @@ def create_version(
     decision: RegistrationDecision,
     verdict: GateVerdict = NOT_APPLIED,
     digest: str = "",
+    card: ModelCard | None = None,
 ) -> str:
     """Register the logged model as a new, ``pending`` version of ``name`` with its metrics, what
     the gate measured and its lineage (from the run's tags, else the model directory and the
-    working tree) as tags; returns the new version."""
+    working tree) as tags, and ``card`` after the reason it was registered as its description;
+    returns the new version."""
     run_tags = run.data.tags
     commit = run_tags.get("git_commit") or tracking.git_tags().get("git_commit", "unknown")
     meta_file = Path(model_dir) / "meta.json"
@@ -82,4 +86,7 @@ def create_version(
         description=description,
         model_id=logged.model_id,
     )
+    if card is not None:
+        # After creation: the card's commands name the version, numbered by the store.
+        describe_version(uri, name, str(created.version), card, description)
     return str(created.version)

@@ -38,7 +38,8 @@ from summarizer.config.registry import RegisterParams
 from summarizer.config.serving import ServeParams
 from summarizer.io import write_json
 from summarizer.redaction import mask_uri
-from summarizer.registry.gate import NOT_APPLIED, GateVerdict, gate_registration
+from summarizer.registry.cards import publish_readme
+from summarizer.registry.gate import NOT_APPLIED, GateVerdict, gate_registration, gate_rows
 from summarizer.registry.loading import load_model
 from summarizer.registry.logged_model import ensure_logged, files_digest
 from summarizer.registry.metadata import (
@@ -49,6 +50,7 @@ from summarizer.registry.metadata import (
     registration_state,
     stored_metric,
 )
+from summarizer.registry.model_card import ModelCard
 from summarizer.registry.new_version import create_version, ensure_registered_model
 from summarizer.registry.policy import decide_registration, selection_value
 from summarizer.registry.registrar import Registrar
@@ -100,6 +102,7 @@ def log_and_register(
     decode: DecodeParams | None = None,
     serve: ServeParams | None = None,
     report: Path | None = None,
+    card: ModelCard | None = None,
 ) -> RegisterOutcome:
     """Log the model into the training run (once); register it as a version of
     ``settings.model_name`` only if it passes the gate and beats every version on
@@ -110,7 +113,8 @@ def log_and_register(
     scores. ``evaluation``: the evaluate stage's report, whose baseline and degeneracy checks the
     run must pass with the thresholds of ``settings``; without it only the smoke check gates.
     ``decode``, ``serve``: the decoding defaults and request limits stored with the logged model.
-    ``report``: where to write the outcome.
+    ``report``: where to write the outcome. ``card``: the model card's facts; with the gate's
+    checks added, it becomes the logged model's ``README.md`` and a new version's description.
     """
     model_name, metric = settings.model_name, settings.metric
     greater_is_better = settings.greater_is_better
@@ -127,6 +131,9 @@ def log_and_register(
     verdict = verdict.with_checks(
         smoke_check(load_model(uri, logged.model_uri, expected_digest=digest))
     )
+    if card is not None:
+        card = card.model_copy(update={"gate": gate_rows(verdict)})
+        publish_readme(uri, logged.model_id, card)
     ensure_registered_model(uri, model_name)
     registrar = Registrar(uri, model_name, metric, greater_is_better)
 
@@ -162,7 +169,7 @@ def log_and_register(
         reason = "failed the registration gate: " + "; ".join(verdict.reasons)
     elif decision.register:
         number = create_version(
-            uri, model_name, run, logged, model_dir, test_metrics, decision, verdict, digest
+            uri, model_name, run, logged, model_dir, test_metrics, decision, verdict, digest, card
         )
         survival = registrar.settle(number)
         if survival is not None and survival.keeps:

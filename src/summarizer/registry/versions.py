@@ -121,6 +121,7 @@ class VersionRow:
     promoted_by: str | None = None
     registration: str = "complete"  # pending: created, its registration not finished
     dvc_remote: str | None = None  # where `dvc pull` gets its data, if a remote was set
+    git_dirty: str = "unknown"  # "True": trained from a working tree with uncommitted changes
 
 
 def list_versions(uri: str, name: str) -> list[VersionRow]:
@@ -145,6 +146,7 @@ def list_versions(uri: str, name: str) -> list[VersionRow]:
             promoted_by=version.tags.get("promoted_by"),
             registration=registration_state(version),
             dvc_remote=version.tags.get(REMOTE_TAG),
+            git_dirty=version.tags.get("git_dirty", "unknown"),
         )
         for version in reversed(all_versions(uri, name))
     ]

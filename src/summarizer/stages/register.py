@@ -10,7 +10,8 @@ from summarizer.io import read_json
 from summarizer.model_io import META
 from summarizer.registry.errors import RegistryError
 from summarizer.registry.registration import RegisterOutcome, log_and_register
-from summarizer.stages import run_handoff
+from summarizer.registry.versions import get_run
+from summarizer.stages import card_facts, run_handoff
 
 
 def run(params: Params) -> RegisterOutcome:
@@ -31,9 +32,8 @@ def run(params: Params) -> RegisterOutcome:
     run_id = run_handoff.run_to_register(evaluation.run_id, training)
     tracking.ensure_reachable(uri)
     run_ownership.close_abandoned_runs(uri, params.tracking.experiment)
-    # Logging the model reopens the run (RUNNING) and gives it back its status afterwards: held
-    # by this process meanwhile, and a SIGTERM ends the stage through that hand-back.
-    run_ownership.claim(uri, run_id)
+    card = card_facts.gather(params, evaluation, run_id, get_run(uri, run_id).data.tags)
+    # A SIGTERM ends the stage through its finally blocks: no scratch copy of the model is left.
     with run_ownership.exit_cleanly_on_sigterm():
         return log_and_register(
             uri=uri,
@@ -45,4 +45,5 @@ def run(params: Params) -> RegisterOutcome:
             decode=params.evaluate.decode,
             serve=params.serve,
             report=Paths.register_report,
+            card=card,
         )
