@@ -15,7 +15,9 @@ class SplitFiles(Section):
     """Where one split lives inside the dataset directory.
 
     ``parallel_text`` uses ``document`` and ``summary`` (several summary files mean several
-    references, line-aligned); ``jsonl``, ``csv`` and ``tsv`` use ``file``.
+    references, line-aligned); ``jsonl``, ``csv``, ``tsv`` and ``parquet`` use ``file``. For
+    ``parquet``, ``file`` may be a glob: the shards of one split (``train-*.parquet``, as a
+    model hub exports a dataset), read in name order.
     """
 
     file: str | None = None
@@ -24,7 +26,7 @@ class SplitFiles(Section):
 
 
 class Fields(Section):
-    """Column or key names in JSON Lines, CSV and TSV files."""
+    """Column or key names in JSON Lines, CSV, TSV and Parquet files."""
 
     id: str | None = None
     document: str = "document"
@@ -40,8 +42,9 @@ class DatasetSpec(Section):
     # A directory, or remote://<remote>/<dir> under a DVC remote (summarizer.project).
     path: Location
     # tsv: one row a line, fields split on tabs, no quoting (the form of Tatoeba's and the
-    # seq2seq tutorials' pair files); csv: RFC 4180, quoted fields may hold commas and newlines.
-    format: Literal["parallel_text", "jsonl", "csv", "tsv"]
+    # seq2seq tutorials' pair files); csv: RFC 4180, quoted fields may hold commas and newlines;
+    # parquet: columns as fields, a list column as sentences or several references.
+    format: Literal["parallel_text", "jsonl", "csv", "tsv", "parquet"]
     # Without a test split, ingest carves one (ingest.test_size).
     splits: dict[Literal["train", "validation", "test"], SplitFiles]
     fields: Fields = Fields()

@@ -153,4 +153,6 @@ def text_field(
         if several
         else "a string or a list of strings"
     )
+    if value is None:  # JSON null, an empty Parquet cell
+        raise DataError(f"{where}: field '{name}' is null; it must be {expected}")
     raise DataError(f"{where}: field '{name}' must be {expected}, got {type(value).__name__}")

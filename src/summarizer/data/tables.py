@@ -1,6 +1,6 @@
 """The canonical table ingest builds from one split of a dataset, whatever its format: line-aligned
-text files (``parallel_text``), JSON Lines, or CSV and TSV with a header row (or the column names
-in ``dataset.columns``).
+text files (``parallel_text``), JSON Lines, CSV and TSV with a header row (or the column names
+in ``dataset.columns``), or Parquet (one file or the shards of a split).
 
 The table has the columns ``id``, ``document`` and ``summary``. **Several references** (several
 summary files, several ``fields.summary`` names, or a summary field holding a list of sentence
@@ -180,6 +180,47 @@ def read_tsv(path: Path, spec: DatasetSpec, split: str) -> pd.DataFrame:
     return _records_table(rows, spec)
 
 
+def read_parquet(paths: list[Path], spec: DatasetSpec, split: str) -> pd.DataFrame:
+    """The canonical table of a Parquet split: one file, or its shards in the order given (ids
+    default to the row's position in the split). Columns are fields, by the rules of JSON Lines:
+    a list of strings is one text's sentences, a list of such lists several references."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+        _check_columns(list(schema.names), spec, str(path))
+        wanted = [spec.fields.document, *summary_fields(spec)]
+        wanted += [spec.fields.id] if spec.fields.id is not None else []
+        try:
+            records = pq.read_table(path, columns=list(dict.fromkeys(wanted))).to_pylist()
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: cannot read its columns ({exc})") from None
+        for number, record in enumerate(records, start=1):
+            where = f"{path}, row {number}"
+            if spec.fields.id is not None and record[spec.fields.id] is None:
+                raise DataError(f"{where}: field '{spec.fields.id}' is null, expected an id")
+            rows.append(_record_row(record, spec, where, f"{split}-{len(rows):07d}"))
+    return _records_table(rows, spec)
+
+
+def split_files(root: Path, pattern: str, format: str) -> list[Path]:
+    """The files of one split: ``pattern`` itself, or for Parquet every file it matches as a glob
+    (shards), in name order; an error names the pattern when nothing matches."""
+    if format != "parquet" or not any(char in pattern for char in "*?["):
+        return [root / pattern]
+    shards = sorted(path for path in root.glob(pattern) if path.is_file())
+    if not shards:
+        raise DataError(f"{root / pattern}: no file matches this pattern")
+    return shards
+
+
 def read_split(spec: DatasetSpec, split: str) -> pd.DataFrame:
     """Read one split of a dataset as the canonical table, whatever its format."""
     root = resolve_data_path(spec.path)
@@ -195,6 +236,9 @@ def read_split(spec: DatasetSpec, split: str) -> pd.DataFrame:
     elif spec.format == "jsonl":
         source = root / str(files.file)
         table = read_jsonl(source, spec, split)
+    elif spec.format == "parquet":
+        source = root / str(files.file)
+        table = read_parquet(split_files(root, str(files.file), spec.format), spec, split)
     else:
         source = root / str(files.file)
         reader = read_tsv if spec.format == "tsv" else read_csv
