@@ -145,6 +145,22 @@ def test_train_and_evaluate_are_tracked_in_one_mlflow_run(
     assert second.info.status == "FINISHED"
     assert set(second.data.metrics) == HEADLINE
 
+    # Registered from that re-evaluation, the model's card holds the re-evaluation's numbers.
+    registered = workspace.dvc("repro", "register", env={"MLFLOW_TRACKING_URI": uri})
+    assert registered.returncode == 0, registered.stdout[-3000:] + registered.stderr[-3000:]
+    outcome = json.loads((root / "reports" / "register.json").read_text())
+    assert outcome["run_id"] == evaluated
+    card = workspace.run(
+        "summarizer", "card", outcome["model_uri"], env={"MLFLOW_TRACKING_URI": uri}
+    )
+    assert card.returncode == 0, card.stderr[-3000:]
+    greedy_test = json.loads((root / "reports" / "evaluation.json").read_text())["test"]
+    assert f"| ROUGE-L (ranks versions) | {greedy_test['rougeL_f']:.2f} |" in card.stdout
+    assert "beam_size 1" in card.stdout and f"MLflow run** | `{evaluated}`" in card.stdout
+    # The served defaults went into the model, not among the run's params.
+    params_after = client.get_run(evaluated).data.params
+    assert params_after == second.data.params, set(params_after) ^ set(second.data.params)
+
     # What cannot change the model does not re-train it: a comment in the validation suite, the
     # registry's gate or the serving config, and another experiment to record into.
     for module in ("data/validation.py", "registry/gate.py", "config/serving.py"):

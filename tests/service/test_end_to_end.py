@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import write_gigaword_slice
 from tests.pipeline.workspace import Workspace
@@ -73,6 +74,31 @@ def test_repro_promote_and_serve(
     listing = workspace.run("summarizer", "models")
     assert listing.returncode == 0, listing.stderr
     assert "@champion" in listing.stdout and "@challenger" in listing.stdout
+
+    # The champion's card holds the numbers of the evaluation it was registered from.
+    card = workspace.run("summarizer", "card")
+    assert card.returncode == 0, card.stderr
+    evaluation = json.loads((workspace.root / "reports" / "evaluation.json").read_text())
+    header = yaml.safe_load(card.stdout.split("---\n")[1])
+    shown = {m["name"]: m["value"] for m in header["model-index"][0]["results"][0]["metrics"]}
+    test = evaluation["test"]
+    assert shown == {
+        "ROUGE-1": test["rouge1_f"],
+        "ROUGE-2": test["rouge2_f"],
+        "ROUGE-L": test["rougeL_f"],
+        "ROUGE-Lsum": test["rougeLsum_f"],
+    }
+    baseline = evaluation["baseline_lead_words_8"]["rougeL_f"]
+    assert f"| ROUGE-L (ranks versions) | {test['rougeL_f']:.2f} |" in card.stdout
+    assert f"| {baseline:.2f} |" in card.stdout
+    predictions = [
+        json.loads(line) for line in (workspace.root / "reports" / "predictions.jsonl").open()
+    ]
+    best = max(predictions, key=lambda p: p["rouge"]["rougeL_f"])
+    assert f"**best** (`{best['id']}`, {best['rouge']['rougeL_f']:.2f})" in card.stdout
+    rows = json.loads((workspace.root / "reports" / "ingest.json").read_text())["rows"]
+    assert f"train {rows['train']:,} · test {rows['test']:,}" in card.stdout
+    assert "Digits come out as `#`" in card.stdout
 
     document = (raw / "test.article.txt").read_text().splitlines()[0]
     cli = workspace.run("summarizer", "summarize", document)

@@ -54,6 +54,7 @@ class TrackedRuns:
     experiment_id: str
     runs: list[Run]
     metric_names: set[str]  # of both runs, as the compare view lists them
+    workspace: Path  # where the pipeline ran: its reports and model are the last run's
 
 
 def headline_rouge(metrics: Mapping[str, float]) -> dict[str, float]:
@@ -120,7 +121,46 @@ def tracked_runs(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path) -
         metric_names |= run.data.metrics.keys()
     assert runs[0].name != runs[1].name
     experiment_id = client.get_run(run_ids[0]).info.experiment_id
-    return TrackedRuns(uri, experiment_id, runs, metric_names)
+    return TrackedRuns(uri, experiment_id, runs, metric_names, workspace.root)
+
+
+@dataclass
+class CardVersion:
+    name: str
+    version: str
+    test: dict[str, Any]  # the "test" scores of the evaluation it was registered from
+
+
+@pytest.fixture(scope="module")
+def card_version(tracked_runs: TrackedRuns) -> CardVersion:
+    """The last run's model as a version with its model card as description, written as the
+    register stage writes it. Not through the whole stage: its smoke check rightly refuses a
+    model trained for two epochs, and the page is what is tested here."""
+    from summarizer.config.params import load_params
+    from summarizer.evaluation.report import EvaluationReport
+    from summarizer.registry import cards, ensure_logged
+    from summarizer.stages import card_facts
+
+    name = "ui-card"
+    run_id = tracked_runs.runs[-1].run_id
+    client = MlflowClient(tracking_uri=tracked_runs.uri)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tracked_runs.workspace)
+        params = load_params("params.yaml")
+        report = json.loads(Path("reports/evaluation.json").read_text(encoding="utf-8"))
+        evaluation = EvaluationReport.from_dict(report)
+        tags = client.get_run(run_id).data.tags
+        card = card_facts.gather(params, evaluation, run_id, tags)
+        card = card.model_copy(update={"model_name": name})
+        model_dir = Path("models/summarizer")
+        logged = ensure_logged(tracked_runs.uri, run_id, model_dir, params.evaluate.decode)
+    client.create_registered_model(name)
+    version = client.create_model_version(
+        name, logged.model_uri, run_id=run_id, model_id=logged.model_id
+    )
+    intro = "Registered by the UI test."
+    cards.describe_version(tracked_runs.uri, name, str(version.version), card, intro)
+    return CardVersion(name, str(version.version), dict(evaluation.test or {}))
 
 
 @pytest.fixture(scope="module")
@@ -360,3 +400,29 @@ def test_compare_view_shows_both_runs_and_their_rouge(
 
     page.get_by_text(f"Comparing {len(runs)} Runs").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "mlflow-compare.png")
+
+
+def test_the_model_version_page_draws_the_cards_metrics_table(
+    page: Any, card_version: CardVersion, mlflow_ui: str, screenshots: Path
+) -> None:
+    page.goto(f"{mlflow_ui}/#/models/{card_version.name}/versions/{card_version.version}")
+    page.get_by_text("Registered by the UI test.").wait_for()
+    close_assistant(page)
+    # Drawn as a table, not shown as Markdown source: cells in rows.
+    results = page.locator("table", has_text="ranks versions")
+    assert results.count() == 1
+    cells = results.locator("tr", has_text="ROUGE-L (ranks versions)").locator("td")
+    texts = [cells.nth(i).inner_text().strip() for i in range(cells.count())]
+    test = card_version.test
+    interval = f"{test['rougeL_f_low']:.2f}–{test['rougeL_f_high']:.2f}"
+    assert texts[:3] == ["ROUGE-L (ranks versions)", f"{test['rougeL_f']:.2f}", interval], texts
+    headers = results.locator("th").all_inner_texts()
+    assert [h.strip() for h in headers] == [
+        "Metric",
+        "This model",
+        "Interval",
+        "Baseline: lead_words_8",
+    ]
+    assert page.locator("text=| ROUGE-L").count() == 0  # no Markdown source left on the page
+    results.scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "mlflow-model-card.png")
