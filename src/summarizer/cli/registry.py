@@ -110,6 +110,52 @@ def card(
     sys.stdout.write(registry.read_card(tracking_store(params), model_uri))
 
 
+@command()
+def compare(
+    reference: Annotated[
+        str,
+        typer.Argument(
+            help="What the candidate is compared against: models:/NAME/VERSION, "
+            "models:/NAME@ALIAS or runs:/RUN_ID (an evaluated run).",
+        ),
+    ],
+    candidate: Annotated[str, typer.Argument(help="The model compared, named the same ways.")],
+    params_file: ParamsOption = PARAMS_FILE,
+) -> None:
+    """Compare two evaluated models example by example on the test set both were scored on:
+    per metric, the candidate's difference from the reference with its 95% paired bootstrap
+    interval, the p-value that the candidate is better, and the examples each one wins. Read
+    from what the evaluations logged: nothing is decoded again."""
+    from rich.table import Table
+
+    from summarizer.registry.comparison import compare_models
+
+    params = optional_params(params_file)
+    greater_is_better = params.register_.greater_is_better if params else True
+    ref, cand, results = compare_models(
+        tracking_store(params), reference, candidate, greater_is_better
+    )
+    table = Table(
+        title=f"{cand.label} against {ref.label}: {results[0].examples:,} test examples"
+        if results
+        else f"{cand.label} against {ref.label}"
+    )
+    columns = ("metric", ref.label, cand.label, "difference", "95% interval", "p (better)")
+    for column in (*columns, "won / lost / tied"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for result in results:
+        table.add_row(
+            result.metric,
+            f"{result.score_a:.2f}",
+            f"{result.score_b:.2f}",
+            f"{result.difference:+.2f}",
+            f"{result.low:.2f} to {result.high:.2f}",
+            f"{result.p_value:.3g}",
+            f"{result.wins_b} / {result.wins_a} / {result.ties}",
+        )
+    Console(width=max(120, Console().width)).print(table)
+
+
 # ---------------------------------------------------------------------------- promote/rollback
 def _print_change(change: AliasChange, verb: str) -> None:
     # Plain text: "[dry run]" and model output must not be read as rich markup.
@@ -138,7 +184,8 @@ def promote(
         bool,
         typer.Option(
             "--force",
-            help="Promote even if its metric is worse than the champion's (needs --reason). "
+            help="Promote even if its metric is worse than the champion's, or equal within "
+            "noise (register.significance) (needs --reason). "
             "Never overrides the registration gate, a non-finite metric or the smoke check.",
         ),
     ] = False,

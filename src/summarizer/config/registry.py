@@ -31,3 +31,9 @@ class RegisterParams(Section):
     min_distinct_share: float = Field(0.8, ge=0, le=1)  # distinct predictions / predictions
     max_empty_share: float = Field(0.01, ge=0, le=1)  # predictions with no token
     max_repeated_trigram_rate: float = Field(0.1, ge=0, le=1)  # mean share of repeated trigrams
+    # Better beyond noise: a run that beats the best version on `metric` must also beat it in a
+    # paired test over the same test examples (evaluation/significance.py), and promote asks the
+    # same of a candidate against @champion. Two trainings that differ in their seed alone
+    # differ by about 0.2 ROUGE-L on Gigaword. null: the point estimates alone decide.
+    significance: float | None = Field(0.05, gt=0, lt=1)
+    min_difference: float = Field(0.0, ge=0)  # and better by at least this (metric's units)

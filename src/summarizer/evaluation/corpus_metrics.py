@@ -19,7 +19,7 @@ and beta 2) and a BLEU tokenizer named in params (``zh`` for Chinese, ``13a`` fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF
@@ -74,3 +74,23 @@ def _bootstrap(
     alpha = (1.0 - options.confidence) / 2.0
     low, high = np.quantile(scores, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+def sentence_statistics(
+    name: str,
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    bleu_tokenize: str = "13a",
+) -> tuple[np.ndarray, Callable[[np.ndarray], float]]:
+    """Each example's sacrebleu statistics for metric ``name`` (one row per example) and the
+    function that turns rows into the corpus score: what a paired comparison resamples."""
+    metric = BLEU(tokenize=bleu_tokenize) if name == "bleu" else CHRF()
+    stats = np.asarray(
+        metric._extract_corpus_statistics(list(predictions), reference_streams(references)),
+        dtype=np.float64,
+    )
+
+    def corpus_score(rows: np.ndarray) -> float:
+        return float(metric._compute_score_from_stats(rows.sum(0).tolist()).score)
+
+    return stats, corpus_score

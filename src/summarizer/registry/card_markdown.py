@@ -276,8 +276,11 @@ def results_section(card: ModelCard) -> list[str]:
     lines += table(["Metric", "This model", "Interval", f"Baseline: {baseline_name}"], rows)
     for name, entry in extra_test_sets(card).items():
         model, lead = entry.get("model") or {}, entry.get("baseline") or {}
-        convention = entry.get("measure", "f") + (
-            f", cut to {entry['truncate_bytes']} bytes" if entry.get("truncate_bytes") else ""
+        measure = {"r": "recall", "p": "precision", "f": "F1"}.get(entry.get("measure", "f"), "")
+        convention = measure + (
+            f", predictions cut to {entry['truncate_bytes']} bytes"
+            if entry.get("truncate_bytes")
+            else ""
         )
         lines += [
             "",
@@ -297,6 +300,50 @@ def extra_test_sets(card: ModelCard) -> dict[str, dict[str, Any]]:
         for key, value in card.evaluation.items()
         if isinstance(value, dict) and "model" in value and "baseline" in value
     }
+
+
+def evidence_section(card: ModelCard) -> list[str]:
+    """The paired test against the best version registered before it (register.significance)."""
+    evidence = card.evidence
+    if not evidence:
+        return []
+    against = f"version {escape(str(evidence.get('against')))}"
+    lines = ["## Against the best earlier version", ""]
+    comparison = evidence.get("comparison")
+    if not comparison:
+        why = escape(str(evidence.get("why_not_compared", "")))
+        return [*lines, f"Not compared with {against}: {why}", ""]
+    confidence = f"{100 * comparison['confidence']:g}%"
+    rows = [
+        (
+            label(comparison["metric"]),
+            number(comparison["score_a"]),
+            number(comparison["score_b"]),
+            f"{comparison['difference']:+.2f}",
+            f"{number(comparison['low'])}–{number(comparison['high'])}",
+            f"{comparison['p_value']:.3g}",
+            f"{comparison['wins_b']} / {comparison['wins_a']} / {comparison['ties']}",
+        )
+    ]
+    header = [
+        "Metric",
+        against.capitalize(),
+        "This model",
+        "Difference",
+        f"{confidence} interval",
+        "p",
+        "Examples won / lost / tied",
+    ]
+    verdict = str(evidence.get("verdict"))
+    return [
+        *lines,
+        f"**{escape(verdict)}** (paired test over the same {comparison['examples']:,} test "
+        f"examples: bootstrap interval, approximate randomization p-value, one-sided; "
+        f"register.significance {evidence.get('significance')}).",
+        "",
+        *table(header, rows),
+        "",
+    ]
 
 
 def checks_section(card: ModelCard) -> list[str]:
@@ -430,6 +477,7 @@ def render(
     lines += model_section(card)
     lines += data_section(card)
     lines += results_section(card)
+    lines += evidence_section(card)
     lines += checks_section(card)
     if details:
         lines += length_section(card)

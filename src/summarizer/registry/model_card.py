@@ -138,5 +138,7 @@ class ModelCard(_Facts):
     scoring: dict[str, Any] = Field(default_factory=dict)  # evaluate.scoring
     decode: dict[str, Any] = Field(default_factory=dict)  # the served decoding defaults
     gate: list[GateRow] = Field(default_factory=list)
+    # The paired test against the best version before it (registry.evidence.Evidence.to_report).
+    evidence: dict[str, Any] | None = None
     by_source_length: list[dict[str, Any]] = Field(default_factory=list)  # rouge_by_length.csv
     examples: list[Example] = Field(default_factory=list)

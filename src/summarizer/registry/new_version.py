@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from summarizer import tracking
 from summarizer.io import read_json
 from summarizer.registry.cards import describe_version
+from summarizer.registry.evidence import Evidence
 from summarizer.registry.gate import NOT_APPLIED, GateVerdict, gate_tags
 from summarizer.registry.lineage import remote_tags
 from summarizer.registry.logged_model import LoggedModelRef
@@ -49,11 +50,12 @@ def create_version(
     verdict: GateVerdict = NOT_APPLIED,
     digest: str = "",
     card: ModelCard | None = None,
+    evidence: Evidence | None = None,
 ) -> str:
     """Register the logged model as a new, ``pending`` version of ``name`` with its metrics, what
     the gate measured and its lineage (from the run's tags, else the model directory and the
-    working tree) as tags, and ``card`` after the reason it was registered as its description;
-    returns the new version."""
+    working tree) as tags with the ``evidence`` it was registered on, and ``card`` after the
+    reason it was registered as its description; returns the new version."""
     run_tags = run.data.tags
     commit = run_tags.get("git_commit") or tracking.git_tags().get("git_commit", "unknown")
     meta_file = Path(model_dir) / "meta.json"
@@ -63,10 +65,12 @@ def create_version(
         f"{decision.metric} {decision.value:.4f} on {test_metrics.get('n_examples', '?')} test "
         f"examples; {decision.previous}. "
         f"Run {run.info.run_id}, commit {commit[:12]}, data {data_hash[:12]}."
+        + (f" Paired test: {evidence.summary()}." if evidence is not None else "")
     )
     version_tags = {
         **metric_tags(test_metrics),
         **gate_tags(verdict),
+        **(evidence.tags() if evidence is not None else {}),
         SELECTION_TAG: decision.metric,
         "git_commit": commit,
         "git_dirty": run_tags.get("git_dirty", "unknown"),

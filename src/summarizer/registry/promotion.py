@@ -7,7 +7,10 @@ only with a ``--reason``:
 2. the registration gate, re-applied from what the version stores (:func:`.gate.gate_from_tags`)
    with the ``register`` thresholds of now: it beats the baseline, passes the degeneracy checks,
    and stores a finite score; a version missing any of it (created by hand) cannot be verified;
-3. its metric is a finite number, and not worse than the champion's (``--force``: may be worse);
+3. its metric is a finite number, and not worse than the champion's; with
+   ``register.significance``, better beyond noise too, by a paired test over both versions' test
+   examples (:mod:`.evidence`; two evaluations that cannot be compared are said so, and the
+   point estimates decide) (``--force``: may be worse, or equal within noise);
 4. it loads, and its smoke summaries look like a summarizer (:func:`.smoke.smoke_problems`).
 
 Two promotes at once: exactly one wins, and a loser changes nothing and says so
@@ -25,6 +28,7 @@ from summarizer import tracking
 from summarizer.config.registry import RegisterParams
 from summarizer.registry.champion_claim import claim_champion
 from summarizer.registry.errors import PromotionRefused, RegistryError
+from summarizer.registry.evidence import weigh
 from summarizer.registry.gate import gate_from_tags
 from summarizer.registry.loading import load_model
 from summarizer.registry.metadata import (
@@ -170,6 +174,15 @@ def check_guard_rails(
     if not guard.passed:
         raise PromotionRefused(f"{label} is {guard.check}")
     change.checks["metric"] = guard.check
+    if champion is not None and settings is not None and settings.significance is not None:
+        evidence = weigh(uri, target.run_id, label, champion, settings)
+        if not evidence.better and not change.forced:
+            raise PromotionRefused(
+                f"{label} is not better than the champion beyond noise: it is "
+                f"{evidence.summary()}; use --force with --reason to promote it anyway"
+            )
+        overridden = "" if evidence.better else " (overridden by --force)"
+        change.checks["significance"] = evidence.summary() + overridden
 
     try:
         model = load_model(uri, f"models:/{name}/{target.version}")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from summarizer.config.serving import ServeParams
 from summarizer.io import write_json
 from summarizer.redaction import mask_uri
 from summarizer.registry.cards import publish_readme
+from summarizer.registry.evidence import Evidence, weigh
 from summarizer.registry.gate import NOT_APPLIED, GateVerdict, gate_registration, gate_rows
 from summarizer.registry.loading import load_model
 from summarizer.registry.logged_model import ensure_logged, files_digest
@@ -87,6 +88,8 @@ class RegisterOutcome:
     model_reused: bool = False  # the run already held this logged model: no copy was added
     finished: dict[str, str] = field(default_factory=dict)  # interrupted version -> kept/withdrawn
     withdrawn: str | None = None  # created by this call, then removed by the re-check
+    # The paired test against the best version (register.significance): verdict and numbers.
+    evidence: dict[str, Any] | None = None
     tracking_uri: str = ""
     at: str = field(default_factory=tracking.timestamp)
 
@@ -131,9 +134,6 @@ def log_and_register(
     verdict = verdict.with_checks(
         smoke_check(load_model(uri, logged.model_uri, expected_digest=digest))
     )
-    if card is not None:
-        card = card.model_copy(update={"gate": gate_rows(verdict)})
-        publish_readme(uri, logged.model_id, card)
     ensure_registered_model(uri, model_name)
     registrar = Registrar(uri, model_name, metric, greater_is_better)
 
@@ -160,6 +160,23 @@ def log_and_register(
             metric,
         )
 
+    evidence = None
+    if not own and verdict.passed and decision.register and settings.significance is not None:
+        incumbent = decision.best.version
+        if incumbent is not None:
+            # Better by the point estimate: better beyond noise too?
+            evidence = weigh(uri, run_id, f"run {run_id}", incumbent, settings)  # type: ignore[arg-type]
+            reason = (
+                f"{decision.reason}; {evidence.summary()}"
+                if evidence.better
+                else f"{metric} {value:.4f} is {evidence.summary()}: not registered as better"
+            )
+            decision = replace(decision, register=evidence.better, reason=reason)
+    if card is not None:
+        facts = {"gate": gate_rows(verdict), "evidence": evidence and evidence.to_report()}
+        card = card.model_copy(update=facts)
+        publish_readme(uri, logged.model_id, card)
+
     created = withdrawn = None
     registered, reason, version = False, decision.reason, None
     if own:
@@ -169,7 +186,17 @@ def log_and_register(
         reason = "failed the registration gate: " + "; ".join(verdict.reasons)
     elif decision.register:
         number = create_version(
-            uri, model_name, run, logged, model_dir, test_metrics, decision, verdict, digest, card
+            uri,
+            model_name,
+            run,
+            logged,
+            model_dir,
+            test_metrics,
+            decision,
+            verdict,
+            digest,
+            card,
+            evidence,
         )
         survival = registrar.settle(number)
         if survival is not None and survival.keeps:
@@ -218,17 +245,23 @@ def log_and_register(
         model_reused=logged.reused,
         finished=finished,
         withdrawn=withdrawn,
+        evidence=evidence and evidence.to_report(),
         tracking_uri=mask_uri(uri),  # reports/register.json is pushed: no credentials
     )
-    record_decision(uri, outcome, verdict)
+    record_decision(uri, outcome, verdict, evidence)
     if report is not None:
         write_json(report, asdict(outcome))
     return outcome
 
 
-def record_decision(uri: str, outcome: RegisterOutcome, verdict: GateVerdict = NOT_APPLIED) -> None:
-    """Tag the training run with the decision and the gate, so the run says what became of its
-    model and why."""
+def record_decision(
+    uri: str,
+    outcome: RegisterOutcome,
+    verdict: GateVerdict = NOT_APPLIED,
+    evidence: Evidence | None = None,
+) -> None:
+    """Tag the training run with the decision, the gate and the paired test, so the run says
+    what became of its model and why."""
     decision = f"registered as version {outcome.version}" if outcome.version else "not registered"
     gate = "passed" if verdict.passed else "failed"
     tags = {
@@ -237,6 +270,7 @@ def record_decision(uri: str, outcome: RegisterOutcome, verdict: GateVerdict = N
         "register.model": outcome.model_name,
         "register.gate": gate if verdict.applied else f"{gate} (smoke only: no evaluation report)",
         "register.gate_reasons": "; ".join(verdict.reasons) or "-",
+        **({f"register.{k}": v for k, v in evidence.tags().items()} if evidence else {}),
     }
     mlflow_client = tracking.client(uri)
     for key, value in tags.items():
