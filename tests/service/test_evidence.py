@@ -17,6 +17,7 @@ from summarizer.cli import app
 from summarizer.config.registry import RegisterParams
 from summarizer.evaluation.report import EvaluationReport
 from summarizer.registry.errors import PromotionRefused
+from summarizer.registry.model_card import ModelCard
 from tests.service.conftest import DECODE, GATE_EVALUATION, MODEL_NAME, Store, write_params
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,13 @@ def evaluated_run(store: Store, scores: np.ndarray, tmp_path: Path) -> tuple[str
     return run_id, float(np.mean(np.round(scores, 3)))
 
 
-def register(store: Store, model_dir: Path, run: tuple[str, float], **settings: object):
+def register(
+    store: Store,
+    model_dir: Path,
+    run: tuple[str, float],
+    card: ModelCard | None = None,
+    **settings: object,
+):
     run_id, value = run
     test = {"rouge1_f": value + 2, "rougeL_f": value, "n_examples": EXAMPLES}
     return registry.log_and_register(
@@ -67,6 +74,7 @@ def register(store: Store, model_dir: Path, run: tuple[str, float], **settings: 
         test_metrics=test,
         decode=DECODE,
         evaluation=EvaluationReport.from_dict({**GATE_EVALUATION, "test": test}),
+        card=card,
     )
 
 
@@ -92,13 +100,21 @@ def test_register_and_promote_only_what_is_better_beyond_noise(
     assert float(tags["register.comparison.p_value"]) == comparison["p_value"]
 
     # Better beyond noise: registered, with the evidence on the version.
-    better = register(store, model_dir, evaluated_run(store, BASE + noise * 0.2 + 3, tmp_path))
+    card = ModelCard(model_name=MODEL_NAME, metric="rougeL_f")
+    better_run = evaluated_run(store, BASE + noise * 0.2 + 3, tmp_path)
+    better = register(store, model_dir, better_run, card)
     assert better.version == "2" and better.evidence["verdict"] == "better"
     version = store.client().get_model_version(MODEL_NAME, "2")
     assert version.tags["comparison.against"] == "1"
     assert float(version.tags["comparison.p_value"]) < 0.05
     assert float(version.tags["comparison.low"]) > 0
     assert "Paired test: better against version 1: rougeL_f +3." in version.description
+    # The card says it too, with the numbers, in the version's description and its README.
+    low, high = (better.evidence["comparison"][k] for k in ("low", "high"))
+    interval = f"| {low:.2f}–{high:.2f} |"
+    for text in (version.description, registry.read_card(store.uri, f"models:/{MODEL_NAME}/2")):
+        assert "## Against the best earlier version" in text and "**better**" in text
+        assert interval in text
 
     # significance: null keeps the point-estimate rule.
     other = np.random.default_rng(9).normal(0, 10, EXAMPLES)
@@ -156,5 +172,6 @@ def test_compare_prints_the_paired_comparison_of_two_versions(
     assert refused.exit_code == 1
     message = " ".join(refused.output.split())
     assert (
-        f"run {no_predictions}: no evaluation/predictions.jsonl in run {no_predictions}" in message
+        f"run {no_predictions[:12]}: no evaluation/predictions.jsonl in run {no_predictions}"
+        in message
     )

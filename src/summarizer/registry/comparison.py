@@ -200,7 +200,7 @@ def evaluation_run(uri: str, model_uri: str) -> tuple[str, str]:
 
     if model_uri.startswith("runs:/"):
         run_id = model_uri.removeprefix("runs:/").strip("/").split("/")[0]
-        return run_id, f"run {run_id}"
+        return run_id, f"run {run_id[:12]}"
     version = resolve_version(uri, model_uri)
     if version is None:
         raise RegistryError(

@@ -111,7 +111,8 @@ def weigh(
             greater_is_better=settings.greater_is_better,
         )
     except RegistryError as exc:
-        log.warning("%s: not compared with version %s: %s", candidate_label, against, exc)
+        # Said where the verdict is shown: register's reason, promote's checks.
+        log.debug("%s: not compared with version %s: %s", candidate_label, against, exc)
         return Evidence(verdict=NOT_COMPARED, why_not_compared=str(exc), **base)
     verdict = (
         BETTER if result.significant(settings.significance, settings.min_difference) else EQUAL

@@ -165,7 +165,7 @@ def log_and_register(
         incumbent = decision.best.version
         if incumbent is not None:
             # Better by the point estimate: better beyond noise too?
-            evidence = weigh(uri, run_id, f"run {run_id}", incumbent, settings)  # type: ignore[arg-type]
+            evidence = weigh(uri, run_id, f"run {run_id[:12]}", incumbent, settings)  # type: ignore[arg-type]
             reason = (
                 f"{decision.reason}; {evidence.summary()}"
                 if evidence.better
