@@ -11,7 +11,8 @@ import yaml
 
 from summarizer.config.params import load_params
 from summarizer.evaluation.report import EvaluationReport
-from summarizer.registry.card_markdown import DESCRIPTION_LIMIT, description, escape, render
+from summarizer.registry.card_format import escape
+from summarizer.registry.card_markdown import DESCRIPTION_LIMIT, description, render
 from summarizer.registry.model_card import Example, ModelCard
 from summarizer.stages import card_facts
 from tests.conftest import REPO_ROOT

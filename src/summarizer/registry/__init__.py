@@ -35,7 +35,8 @@ Modules (pure ones marked *):
 ``logged_model``      logging the model into its run, once
 ``loading``           loading it back and asking it for summaries as the server would
 ``stored_model``      a version read as data, checked against its digest
-``model_card`` *      the facts of a model card; ``card_markdown`` *: the card as Markdown
+``model_card`` *      the facts of a model card; ``card_markdown``, ``card_sections``,
+                      ``card_format`` *: the card as Markdown
 ``cards``             the card as a logged model's README.md and a version's description
 ``comparison``        two evaluations compared example by example, from what their runs logged
 ``evidence``          better beyond noise? the paired test ``register`` and ``promote`` apply
