@@ -136,6 +136,7 @@ def card_version(tracked_runs: TrackedRuns) -> CardVersion:
     """The last run's model as a version with its model card as description, written as the
     register stage writes it. Not through the whole stage: its smoke check rightly refuses a
     model trained for two epochs, and the page is what is tested here."""
+    from summarizer import tracking
     from summarizer.config.params import load_params
     from summarizer.evaluation.report import EvaluationReport
     from summarizer.registry import cards, ensure_logged
@@ -143,7 +144,9 @@ def card_version(tracked_runs: TrackedRuns) -> CardVersion:
 
     name = "ui-card"
     run_id = tracked_runs.runs[-1].run_id
-    client = MlflowClient(tracking_uri=tracked_runs.uri)
+    # Its registry too: a plain MlflowClient takes the registry URI an earlier test in this
+    # process set globally, and would register the version in another store.
+    client = tracking.client(tracked_runs.uri)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tracked_runs.workspace)
         params = load_params("params.yaml")
@@ -405,18 +408,8 @@ def test_compare_view_shows_both_runs_and_their_rouge(
 def test_the_model_version_page_draws_the_cards_metrics_table(
     page: Any, card_version: CardVersion, mlflow_ui: str, screenshots: Path
 ) -> None:
-    url = f"{mlflow_ui}/#/models/{card_version.name}/versions/{card_version.version}"
-    # On a busy machine the version's request can lose the race with the page's first render;
-    # a second load finds the description in place.
-    for attempt in range(2):
-        page.goto(url)
-        try:
-            page.get_by_text("Registered by the UI test.").wait_for()
-            break
-        except Exception:
-            if attempt:
-                raise
-            page.reload()
+    page.goto(f"{mlflow_ui}/#/models/{card_version.name}/versions/{card_version.version}")
+    page.get_by_text("Registered by the UI test.").wait_for()
     close_assistant(page)
     # Drawn as a table, not shown as Markdown source: cells in rows.
     results = page.locator("table", has_text="ranks versions")
