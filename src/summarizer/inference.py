@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from tqdm.auto import tqdm
 
 from summarizer.batching import encode_source, extend_source, pad, token_batches
 from summarizer.config.evaluation import DecodeParams
+from summarizer.content_words import ContentWords
 from summarizer.errors import ConfigError
 from summarizer.model import beam_search, greedy_search, replace_unknowns
 
@@ -72,6 +74,18 @@ class Summarizer:
         summarizer.directory = Path(path)
         return summarizer
 
+    @cached_property
+    def content_words(self) -> ContentWords:
+        """The words a summary of this model stutters by repeating (its summaries' language,
+        sparing its unknown markers and special tokens)."""
+        settings = self.loaded.processor.settings
+        return ContentWords.of_summaries(settings, self.loaded.tgt_vocab.specials)
+
+    @cached_property
+    def _unrepeatable(self) -> Tensor:
+        mask = self.content_words.unrepeatable(self.loaded.tgt_vocab.itos)
+        return torch.tensor(mask, dtype=torch.bool, device=self.loaded.device)
+
     def require_options(self, expected: DecodeParams, source: str) -> None:
         """A :class:`ConfigError` unless these options write what ``expected`` (from ``source``)
         would: a model directory packaged with other options than the ones a report is about to
@@ -112,25 +126,29 @@ class Summarizer:
         )
         results: list[Summary | None] = [None] * len(ids)
         search_args = options.search_args()
+        unrepeatable = self._unrepeatable if options.no_repeat_content_words else None
         bar = tqdm(total=len(ids), desc=progress, unit="doc", disable=None if progress else True)
         for indices in batches:
             src = pad([ids[i] for i in indices]).to(loaded.device)
             lengths = torch.tensor([len(ids[i]) for i in indices])
-            copy_args: tuple[Tensor, int] | tuple[()] = ()
+            src_ext: Tensor | None = None
+            num_oov: int | None = None
             if copies:
                 src_ext = pad([extended[i][0] for i in indices]).to(loaded.device)
-                copy_args = (src_ext, max(len(extended[i][1]) for i in indices))
+                num_oov = max(len(extended[i][1]) for i in indices)
             with torch.inference_mode():
                 if options.beam_size == 1:
                     hypotheses = greedy_search(
-                        loaded.model, src, lengths, *copy_args, **search_args
+                        loaded.model, src, lengths, src_ext, num_oov, unrepeatable, **search_args
                     )
                 else:
                     hypotheses = beam_search(
                         loaded.model,
                         src,
                         lengths,
-                        *copy_args,
+                        src_ext,
+                        num_oov,
+                        unrepeatable,
                         beam_size=options.beam_size,
                         **search_args,
                     )
@@ -142,7 +160,11 @@ class Summarizer:
                 # A fixed-context model attends to nothing: its <unk> has no source word.
                 if options.replace_unk and loaded.model.has_attention:
                     tokens = replace_unknowns(
-                        tokens, attention, source_tokens, loaded.tgt_vocab.unk_token
+                        tokens,
+                        attention,
+                        source_tokens,
+                        loaded.tgt_vocab.unk_token,
+                        self.content_words.is_content if options.no_repeat_content_words else None,
                     )
                 results[index] = Summary(
                     loaded.processor.detokenize(tokens),

@@ -46,6 +46,8 @@ HEADLINE = {
     "distinct_share",
     "empty_share",
     "repeated_trigram_rate",
+    "repeated_word_share",
+    "reference_repeated_word_share",
     "best_val_nll",
     "train_tokens_per_second",
     "train_seconds",

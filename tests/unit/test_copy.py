@@ -32,7 +32,9 @@ from summarizer.training.losses import token_loss
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 V = 30
 # The searches have no option defaults of their own (DecodeParams has them): no constraint.
-UNCONSTRAINED = dict(min_length=0, no_repeat_ngram_size=0, length_penalty="none", alpha=0.0)
+UNCONSTRAINED = dict(
+    min_length=0, no_repeat_ngram_size=0, length_penalty="none", alpha=0.0, coverage_penalty=0.0
+)
 NUM_OOV = 3
 LENGTHS = [7, 4, 6]
 

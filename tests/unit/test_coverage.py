@@ -112,7 +112,9 @@ def test_beams_carry_their_own_coverage(attention: str) -> None:
     beam follows its beam when beams are reordered and examples dropped."""
     model = coverage_model(attention=attention)
     src, lengths, _ = batch()
-    unconstrained = dict(min_length=0, no_repeat_ngram_size=0, length_penalty="none", alpha=0.0)
+    unconstrained = dict(
+        min_length=0, no_repeat_ngram_size=0, length_penalty="none", alpha=0.0, coverage_penalty=0.0
+    )
     hyps = beam_search(model, src, lengths, beam_size=4, max_length=6, **unconstrained)
     for i, hyp in enumerate(hyps):
         n = int(lengths[i])

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from summarizer.content_words import ContentWords
 from summarizer.errors import DataError
 from summarizer.evaluation.checks import degeneracy_metrics
 from summarizer.evaluation.report import (
@@ -32,7 +33,7 @@ def evaluation(test_set: dict | None = None) -> dict:
         "test_set": test_set or {"examples": 3, "modified_rows": 0},
         "test": scores.to_metrics(),
         "baseline_lead_words_8": lead.to_metrics(),
-        "checks": degeneracy_metrics(PREDICTIONS, REFERENCES),
+        "checks": degeneracy_metrics(PREDICTIONS, REFERENCES, ContentWords("en")),
         "decoding": {"examples_per_second": 12.5},
         "duc2004": {"model": scores.to_metrics(), "baseline": lead.to_metrics()},
     }
@@ -62,6 +63,8 @@ def test_headline_holds_f1_of_each_rouge_type_the_published_intervals_and_no_ext
         "distinct_share": 1.0,
         "empty_share": 0.0,
         "repeated_trigram_rate": 0.0,
+        "repeated_word_share": 0.0,
+        "reference_repeated_word_share": 0.0,
         "best_val_nll": 3.9012,
         "train_tokens_per_second": 1881.0,
         "train_seconds": 612.5,
@@ -86,6 +89,8 @@ def test_headline_holds_f1_of_each_rouge_type_the_published_intervals_and_no_ext
         "distinct_share",
         "empty_share",
         "repeated_trigram_rate",
+        "repeated_word_share",
+        "reference_repeated_word_share",
         "best_val_nll",
         "train_tokens_per_second",
         "train_seconds",
@@ -152,7 +157,9 @@ def test_the_report_built_by_the_evaluate_stage_has_the_layout_it_always_had() -
         baselines={
             EvaluationReport.baseline_name("lead_words", 8): layout["baseline_lead_words_8"]
         },
-        checks=DegeneracyChecks.model_validate(degeneracy_metrics(PREDICTIONS, REFERENCES)),
+        checks=DegeneracyChecks.model_validate(
+            degeneracy_metrics(PREDICTIONS, REFERENCES, ContentWords("en"))
+        ),
         decoding=Decoding(examples=3, seconds=0.24, examples_per_second=12.5, beam_size=4),
     )
     report.extra_test_sets["duc2004"] = ExtraTestSetScores(**layout["duc2004"])

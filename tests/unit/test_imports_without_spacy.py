@@ -74,10 +74,19 @@ def test_a_model_trains_exports_and_decodes_without_spacy_or_mlflow(tmp_path) ->
         folder = Path({str(tmp_path)!r}) / "model"
         save_model_dir(folder, trainer.model.state_dict(), trainer.config, TokenizeParams(),
                        vocab, vocab, {{}})
-        summaries = Summarizer.from_dir(folder).summarize_tokens(
-            sources[:3], DecodeParams(beam_size=2, max_length=5)
+        summarizer = Summarizer.from_dir(folder)
+        summaries = summarizer.summarize_tokens(
+            sources[:3], DecodeParams(beam_size=2, max_length=5, no_repeat_content_words=False)
         )
         assert len(summaries) == 3 and all(isinstance(s.text, str) for s in summaries)
+        # Which words are function words is spaCy's list: without it, a clear refusal.
+        from summarizer.errors import ConfigError
+        try:
+            summarizer.summarize_tokens(sources[:1], DecodeParams(no_repeat_content_words=True))
+        except ConfigError as error:
+            assert "spaCy is not installed" in str(error), error
+        else:
+            raise AssertionError("decoded without the stop-word list")
         """
     )
     assert result.returncode == 0, result.stderr[-3000:]

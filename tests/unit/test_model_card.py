@@ -31,7 +31,16 @@ EVALUATION = {
         "n_examples": 1951,
     },
     "baseline_lead_words_8": {"rouge1_f": 21.9, "rouge2_f": 7.1, "rougeL_f": 19.95},
-    "checks": {"distinct_prediction_share": 0.987, "repeated_trigram_rate": 0.0006},
+    "checks": {
+        "distinct_prediction_share": 0.987,
+        "repeated_trigram_rate": 0.0006,
+        "repeated_word_share": 0.1727,
+        "reference_repeated_word_share": 0.0251,
+        "repeated_bigram_share": 0.0564,
+        "reference_repeated_bigram_share": 0.0185,
+        "mean_prediction_length": 6.57,
+        "mean_reference_length": 8.79,
+    },
     "duc2004": {
         "measure": "r",
         "truncate_bytes": 75,
@@ -76,6 +85,10 @@ def test_the_header_and_the_results_table_hold_the_evaluation_numbers() -> None:
     assert "cut to 75 bytes" in text
     # Precision and bounds are no rows of their own.
     assert "28.00" not in text
+    # Stutter beside the references' own rate, where a reader sees it.
+    assert "| Summaries that say a content word twice | 17.3% | 2.5% |" in text
+    assert "| Summaries that say two consecutive words twice | 5.6% | 1.8% |" in text
+    assert "| Mean length in words | 6.6 | 8.8 |" in text
 
 
 def test_a_translation_card_says_so_and_lists_bleu() -> None:

@@ -26,6 +26,7 @@ UNCONSTRAINED = {
     "no_repeat_ngram_size": 0,
     "length_penalty": "none",
     "alpha": 0.0,
+    "coverage_penalty": 0.0,
 }
 
 
@@ -254,3 +255,103 @@ def test_replace_unknowns_on_search_output() -> None:
         replaced = replace_unknowns(words, h.attention, source_words, "<unk>")
         for word, new, att in zip(words, replaced, h.attention, strict=True):
             assert new == (source_words[int(att.argmax())] if word == "<unk>" else word)
+
+
+def test_replace_unknowns_never_writes_a_content_word_twice() -> None:
+    """Two UNKs attending to one source word would write it twice: the second takes the most
+    attended word the summary does not have yet; function words and markers may repeat."""
+    is_content = {"Cyprus", "wailed", "division", "anniversary"}.__contains__
+    source = ["Cyprus", "wailed", "to", "mark", "division", "<unk>"]
+    attention = torch.tensor(
+        [
+            [0.0, 0.9, 0.0, 0.0, 0.1, 0.0],  # <unk> -> wailed
+            [0.05, 0.8, 0.0, 0.0, 0.15, 0.0],  # wailed, division are written: Cyprus
+            [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],  # "division"
+            [0.0, 0.6, 0.0, 0.0, 0.3, 0.1],  # next after those: the marker, kept
+        ]
+    )
+    tokens = ["<unk>", "<unk>", "division", "<unk>"]
+    plain = replace_unknowns(tokens, attention, source, "<unk>")
+    assert plain == ["wailed", "wailed", "division", "wailed"]
+    spared = replace_unknowns(tokens, attention, source, "<unk>", is_content)
+    assert spared == ["wailed", "Cyprus", "division", "<unk>"]
+    # A function word may be copied as often as it is attended to.
+    attention[:, 2] = 5.0
+    assert replace_unknowns(tokens, attention, source, "<unk>", is_content) == [
+        "to",
+        "to",
+        "division",
+        "to",
+    ]
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_content_words_are_written_once_and_function_words_may_repeat(search: str) -> None:
+    model = random_model(seed=1, scale=0.2)
+    src, lengths = sources()
+    function_words = {4, 5, 6}
+    unrepeatable = torch.ones(TGT_V, dtype=torch.bool)
+    unrepeatable[[PAD, UNK, BOS, EOS, *function_words]] = False
+    kwargs = options(max_length=15, min_length=15)
+    run = (
+        (lambda **kw: beam_search(model, src, lengths, beam_size=4, **kw))
+        if search == "beam"
+        else (lambda **kw: greedy_search(model, src, lengths, **kw))
+    )
+    unblocked = run(**kwargs)
+    blocked = run(unrepeatable=unrepeatable, **kwargs)
+
+    def repeats(tokens: list[int]) -> list[int]:
+        content = [t for t in tokens if t not in function_words and t != UNK]
+        return sorted({t for t in content if content.count(t) > 1})
+
+    assert any(repeats(h.token_ids) for h in unblocked)  # the rule has work to do
+    for h in blocked:
+        assert len(h.token_ids) == 15 and repeats(h.token_ids) == [], h.token_ids
+    assert any(
+        h.token_ids.count(t) > 1 for h in blocked for t in function_words | {UNK}
+    )  # spared words still repeat where the model wants them
+
+
+def test_copied_unknown_words_are_content_words() -> None:
+    """Extended ids (source words outside the vocabulary) are banned once written."""
+    from summarizer.model.search_options import block_repeats
+
+    unrepeatable = torch.tensor([False, False, True, True])  # ids 0-3; 4 and 5 are copies
+    log_probs = torch.zeros(2, 6)
+    block_repeats(log_probs, torch.tensor([[1, 4], [0, 2]]), unrepeatable)
+    assert torch.isinf(log_probs).nonzero().tolist() == [[0, 4], [1, 2]]
+
+
+def test_coverage_penalty_ranks_beams_by_attention_given_twice() -> None:
+    """beta * sum(max(coverage - 1, 0)) is paid by every hypothesis, in search and in its
+    final score: 0 changes nothing, a large beta picks outputs that attend to each source
+    word about once (none left with coverage above 1 where one without could be found)."""
+    from summarizer.model.search_options import coverage_excess
+
+    model = random_model(seed=4, dropout=0.0)
+    src, lengths = sources()
+    kwargs = options(max_length=8, min_length=8)
+    plain = beam_search(model, src, lengths, beam_size=4, **kwargs)
+    zero = beam_search(model, src, lengths, beam_size=4, **{**kwargs, "coverage_penalty": 0.0})
+    assert [h.token_ids for h in zero] == [h.token_ids for h in plain]
+    heavy = beam_search(model, src, lengths, beam_size=4, **{**kwargs, "coverage_penalty": 50.0})
+
+    def excess(h: Hypothesis) -> float:
+        """Of the attention of every step, the one that wrote ``<eos>`` included."""
+        n = h.attention.shape[1]
+        row = LENGTHS.index(n)
+        with torch.no_grad():
+            out = model.eval()(
+                src[row : row + 1, :n], torch.tensor([n]), torch.tensor([[BOS, *h.token_ids]])
+            )
+        return float(coverage_excess(out.attention[0].sum(0)))
+
+    assert sum(map(excess, heavy)) < sum(map(excess, plain))
+    for h in heavy:  # the score is the log-probability minus the penalty of the whole output
+        n = h.attention.shape[1]
+        row = LENGTHS.index(n)
+        logp = teacher_forced_log_prob(model, src[row : row + 1], n, h)
+        assert h.score == pytest.approx(logp - 50.0 * excess(h), abs=1e-3)
+    with pytest.raises(ValueError, match="coverage_penalty"):
+        beam_search(model, src, lengths, beam_size=2, **{**kwargs, "coverage_penalty": -1.0})

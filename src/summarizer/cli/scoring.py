@@ -155,13 +155,14 @@ def tune_decoding(
 
     tried = list(grid_values)
     view = Table(title=f"decoding options on {split} ({len(table)} examples, ROUGE F1 x100)")
-    for column in (*tried, *scoring.rouge_types, "mean length", "seconds"):
+    for column in (*tried, *scoring.rouge_types, "mean length", "repeat a word", "seconds"):
         view.add_column(column)
     for trial in trials:
         view.add_row(
             *(str(getattr(trial.options, name)) for name in tried),
             *(f"{trial.scores[name]:.2f}" for name in scoring.rouge_types),
             f"{trial.mean_length:.2f}",
+            f"{trial.repeated_word_share:.1%}",
             f"{trial.seconds:.1f}",
         )
     Console().print(view)

@@ -231,6 +231,16 @@ def summarize(
     length_penalty: Annotated[LengthPenalty | None, typer.Option()] = None,
     alpha: Annotated[float | None, typer.Option(help="Length penalty strength.")] = None,
     no_repeat_ngram_size: Annotated[int | None, typer.Option(help="0: allow repeats.")] = None,
+    no_repeat_content_words: Annotated[
+        bool | None,
+        typer.Option(
+            "--no-repeat-content-words/--allow-repeated-words",
+            help="Say a content word once; function words, '#' and UNK may repeat.",
+        ),
+    ] = None,
+    coverage_penalty: Annotated[
+        float | None, typer.Option(help="Beam search: weight of attending twice (0: off).")
+    ] = None,
     replace_unk: Annotated[
         bool | None, typer.Option("--replace-unk/--keep-unk", help="Copy a source word for <unk>.")
     ] = None,

@@ -47,8 +47,14 @@ class DecodeParams(Section):
     max_length: int = Field(20, ge=1, le=1000)
     min_length: int = Field(2, ge=0)
     length_penalty: LengthPenalty = "gnmt"
-    alpha: float = Field(1.5, ge=0)
+    alpha: float = Field(2.0, ge=0)
     no_repeat_ngram_size: int = Field(3, ge=0)
+    # A content word the summary already has is not written again; function words and the data's
+    # markers ("#", UNK) may repeat (summarizer/content_words.py).
+    no_repeat_content_words: bool = True
+    # Beam search: beta of OpenNMT-py's "summary" coverage penalty, paid for the attention given
+    # beyond 1 to each source word (See et al.'s repetition); 0 is off.
+    coverage_penalty: float = Field(0.0, ge=0)
     # Copy the most-attended source word in place of <unk> (a model without attention keeps it).
     replace_unk: bool = True
     batch_tokens: int = Field(4000, gt=0)  # source tokens per decoding batch
@@ -114,13 +120,16 @@ class DecodeParams(Section):
 
     def search_args(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~summarizer.model.greedy_search`; beam search also takes
-        ``beam_size``. ``replace_unk`` and ``batch_tokens`` act around the search, not in it."""
+        ``beam_size``. ``replace_unk`` and ``batch_tokens`` act around the search, not in it;
+        ``no_repeat_content_words`` reaches it as a mask over the vocabulary, which
+        :class:`summarizer.inference.Summarizer` derives from the model's."""
         return {
             "max_length": self.max_length,
             "min_length": self.min_length,
             "no_repeat_ngram_size": self.no_repeat_ngram_size,
             "length_penalty": self.length_penalty,
             "alpha": self.alpha,
+            "coverage_penalty": self.coverage_penalty,
         }
 
 

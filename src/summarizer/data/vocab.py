@@ -54,6 +54,11 @@ class Vocab:
         return len(self.itos)
 
     @property
+    def specials(self) -> list[str]:
+        """The special tokens (padding, unknown, start, end), in their fixed ids' order."""
+        return self.itos[: EOS_ID + 1]
+
+    @property
     def unk_token(self) -> str:
         """The token unknown words map to."""
         return self.itos[UNK_ID]

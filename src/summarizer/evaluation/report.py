@@ -67,6 +67,10 @@ class DegeneracyChecks(_Entry):
     distinct_prediction_share: float | None = None
     repeated_trigram_rate: float | None = None
     empty_prediction_share: float | None = None
+    repeated_word_share: float | None = None
+    reference_repeated_word_share: float | None = None
+    repeated_bigram_share: float | None = None
+    reference_repeated_bigram_share: float | None = None
     mean_prediction_length: float | None = None
     mean_reference_length: float | None = None
     length_ratio: float | None = None

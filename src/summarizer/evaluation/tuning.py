@@ -40,6 +40,7 @@ class Trial:
         changed: the options that differ from the base options (what to set in params.yaml).
         scores: headline ROUGE per type (×100).
         mean_length: mean prediction length in whitespace tokens.
+        repeated_word_share: share of predictions that say a content word twice (stutter).
         seconds: decoding time.
     """
 
@@ -47,6 +48,7 @@ class Trial:
     changed: dict[str, Any]
     scores: dict[str, float]
     mean_length: float
+    repeated_word_share: float
     seconds: float
 
 
@@ -92,26 +94,35 @@ def sweep(
         # Sentence-split as evaluate does, so ROUGE-Lsum ranks trials as it scores the test set.
         predictions = split_like_references([summary.text for summary in summaries], references)
         scores = score_corpus(predictions, references, scoring).headline()
-        checks = degeneracy_metrics(predictions, references)
+        checks = degeneracy_metrics(predictions, references, summarizer.content_words)
         changed = {
             name: getattr(options, name)
             for name in DecodeParams.output_options()
             if getattr(options, name) != getattr(base, name)
         }
         trials.append(
-            Trial(options, changed, scores, float(checks["mean_prediction_length"]), seconds)
+            Trial(
+                options,
+                changed,
+                scores,
+                float(checks["mean_prediction_length"]),
+                float(checks["repeated_word_share"]),
+                seconds,
+            )
         )
     return sorted(trials, key=lambda trial: trial.scores[rank_by], reverse=True)
 
 
 def trials_table(trials: Sequence[Trial]) -> pd.DataFrame:
-    """One row per trial: every tunable option, the ROUGE F1 per type, mean length and time."""
+    """One row per trial: every tunable option, the ROUGE F1 per type, mean length, stutter and
+    time."""
     return pd.DataFrame(
         [
             {
                 **{name: getattr(trial.options, name) for name in DecodeParams.output_options()},
                 **{f"{name}_f": round(value, 4) for name, value in trial.scores.items()},
                 "mean_length": round(trial.mean_length, 2),
+                "repeated_word_share": round(trial.repeated_word_share, 4),
                 "seconds": round(trial.seconds, 2),
             }
             for trial in trials

@@ -14,6 +14,13 @@ Conventions shared by both searches (so ``beam_search(beam_size=1)`` equals ``gr
 * ``<pad>`` and ``<bos>`` are never generated.
 * ``no_repeat_ngram_size = n > 0``: a token that would complete an n-gram already present in the
   hypothesis is forbidden.
+* ``unrepeatable`` (a bool mask over the vocabulary, derived from the vocabulary by
+  :class:`summarizer.Summarizer` when ``no_repeat_content_words`` is on): a token it marks is
+  forbidden once the hypothesis has it.
+* ``coverage_penalty = beta > 0`` (beam search): while searching and when ranking finished
+  hypotheses, a hypothesis pays ``beta`` times the attention it has given beyond 1 to each source
+  position (OpenNMT-py's "summary" penalty, applied at every step). Greedy search takes it and
+  changes nothing: the penalty of a row is the same for all of its next tokens.
 * Scores are summed log-probabilities (``<eos>`` included) divided by a length penalty of the
   scored length ``L`` (tokens + ``<eos>``): ``"none"`` (1), ``"avg"`` (``L``) or ``"gnmt"``
   (``((5 + L) / 6) ** alpha``, Wu et al. 2016). Beams are ranked by the raw sum while searching
@@ -34,7 +41,7 @@ still applies to the ``<unk>`` a model may generate.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -46,6 +53,7 @@ from summarizer.model.search_options import (
     NEG_INF,
     check_options,
     constrain,
+    coverage_excess,
     normalize,
 )
 from summarizer.model.seq2seq import Seq2Seq
@@ -64,24 +72,47 @@ class Hypothesis:
 
 
 def replace_unknowns(
-    tokens: Sequence[str], attention: Tensor, source_tokens: Sequence[str], unk_token: str
+    tokens: Sequence[str],
+    attention: Tensor,
+    source_tokens: Sequence[str],
+    unk_token: str,
+    is_content: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Replace each ``unk_token`` in ``tokens`` with the source token it attended to most.
 
     ``attention`` is ``[len(tokens), S]`` (a :class:`Hypothesis`'s); ``S`` may include padding or
     special tokens beyond ``source_tokens``, which are never copied (an UNK whose argmax falls
-    there stays UNK).
+    there stays UNK). With ``is_content`` (which words a summary must not say twice), an UNK
+    takes the most attended source word that is not a content word the summary already has,
+    and stays UNK if there is none: two UNKs attending to one word would otherwise write it
+    twice, the stutter the search was told to avoid.
     """
     if attention.dim() != 2 or attention.size(0) != len(tokens):
         raise ValueError(
             f"attention must be [len(tokens)={len(tokens)}, S], got {tuple(attention.shape)}"
         )
     out = list(tokens)
+    if is_content is None:
+        for i, token in enumerate(tokens):
+            if token == unk_token:
+                j = int(attention[i].argmax())
+                if j < len(source_tokens):
+                    out[i] = source_tokens[j]
+        return out
+    written = {token.lower() for token in tokens if is_content(token)}
     for i, token in enumerate(tokens):
-        if token == unk_token:
-            j = int(attention[i].argmax())
-            if j < len(source_tokens):
-                out[i] = source_tokens[j]
+        if token != unk_token:
+            continue
+        for j in attention[i].argsort(descending=True).tolist():
+            if j >= len(source_tokens):
+                continue
+            word = source_tokens[j]
+            if is_content(word):
+                if word.lower() in written:
+                    continue
+                written.add(word.lower())
+            out[i] = word
+            break
     return out
 
 
@@ -91,18 +122,21 @@ def greedy_search(
     src_lengths: Tensor,
     src_ext: Tensor | None = None,
     num_oov: int | None = None,
+    unrepeatable: Tensor | None = None,
     *,
     max_length: int,
     min_length: int,
     no_repeat_ngram_size: int,
     length_penalty: str,
     alpha: float,
+    coverage_penalty: float,
 ) -> list[Hypothesis]:
     """Most likely token at every step, for a batch ``src [B, S]``; one Hypothesis per example.
 
-    The length penalty only changes the reported score (there is nothing to rank).
+    The length and coverage penalties change no choice (there is nothing to rank); the length
+    penalty is in the reported score.
     """
-    check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, 1)
+    check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, 1, coverage_penalty)
     cfg = model.config
     with _eval_mode(model), torch.no_grad():
         memory, state = model.encode(src, src_lengths, src_ext, num_oov)
@@ -120,7 +154,16 @@ def greedy_search(
             logits, attn, state = model.decode_step(tokens, state, memory)
             log_probs = _log_probs(model, logits)
             history = out_tokens[alive, :t]
-            constrain(log_probs, history, t, cfg, min_length, max_length, no_repeat_ngram_size)
+            constrain(
+                log_probs,
+                history,
+                t,
+                cfg,
+                min_length,
+                max_length,
+                no_repeat_ngram_size,
+                unrepeatable,
+            )
             best, tokens = log_probs.max(dim=-1)
             scores[alive] += best
             out_tokens[alive, t] = tokens
@@ -143,6 +186,7 @@ def beam_search(
     src_lengths: Tensor,
     src_ext: Tensor | None = None,
     num_oov: int | None = None,
+    unrepeatable: Tensor | None = None,
     *,
     beam_size: int,
     max_length: int,
@@ -150,9 +194,12 @@ def beam_search(
     no_repeat_ngram_size: int,
     length_penalty: str,
     alpha: float,
+    coverage_penalty: float,
 ) -> list[Hypothesis]:
     """Beam search over a batch ``src [B, S]``; the best finished Hypothesis per example."""
-    check_options(max_length, min_length, no_repeat_ngram_size, length_penalty, beam_size)
+    check_options(
+        max_length, min_length, no_repeat_ngram_size, length_penalty, beam_size, coverage_penalty
+    )
     cfg = model.config
     k = beam_size
     with _eval_mode(model), torch.no_grad():
@@ -181,23 +228,40 @@ def beam_search(
         beam_scores[:, 0] = 0.0
         seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)
         attn_hist = torch.empty(batch * k, 0, src_len, device=device)
+        coverage = torch.zeros(batch * k, src_len, device=device)  # attention so far, per row
         tokens = torch.full((batch * k,), cfg.bos_id, dtype=torch.long, device=device)
         cand_rank = torch.arange(n_cand, device=device)
 
         for t in range(max_length + 1):
             logits, attn, state = model.decode_step(tokens, state, memory)
             log_probs = _log_probs(model, logits)
-            constrain(log_probs, seqs, t, cfg, min_length, max_length, no_repeat_ngram_size)
+            constrain(
+                log_probs,
+                seqs,
+                t,
+                cfg,
+                min_length,
+                max_length,
+                no_repeat_ngram_size,
+                unrepeatable,
+            )
             n_live = active.numel()
+            attn = attn.float()
+            # Beams are ranked by their summed log-probability minus the coverage penalty of the
+            # attention so far (this step's included); the sums themselves are kept unpenalised.
+            penalty = torch.zeros_like(beam_scores)
+            if coverage_penalty > 0:
+                penalty = coverage_penalty * coverage_excess(coverage + attn).view(n_live, k)
             # Ranking k x 2k candidates, not k x vocabulary, saves a pass over [rows, vocabulary].
             beam_top, beam_tok = log_probs.topk(per_beam, dim=1)
-            cand = (beam_scores.view(-1, 1) + beam_top).view(n_live, k * per_beam)
+            cand = ((beam_scores - penalty).view(-1, 1) + beam_top).view(n_live, k * per_beam)
             # 2k candidates always hold k that do not end (each beam has a single <eos> token).
-            top_scores, top_idx = cand.topk(n_cand, dim=1)
+            top_ranked, top_idx = cand.topk(n_cand, dim=1)
             src_beam = top_idx // per_beam
+            top_penalty = penalty.gather(1, src_beam)
+            top_scores = top_ranked + top_penalty
             top_tok = beam_tok.view(n_live, k * per_beam).gather(1, top_idx)
             is_eos = top_tok == cfg.eos_id
-            attn = attn.float()
 
             # Set aside the hypotheses that end among the k best candidates.
             ending = is_eos[:, :k] & torch.isfinite(top_scores[:, :k])
@@ -212,8 +276,14 @@ def beam_search(
                 fin_tokens[example, slot, :t] = seqs[row]
                 fin_attn[example, slot, :t] = attn_hist[row]
                 fin_len[example, slot] = t
-                fin_score[example, slot] = normalize(
-                    top_scores[ex_local, rank], torch.full_like(slot, t + 1), length_penalty, alpha
+                fin_score[example, slot] = (
+                    normalize(
+                        top_scores[ex_local, rank],
+                        torch.full_like(slot, t + 1),
+                        length_penalty,
+                        alpha,
+                    )
+                    - top_penalty[ex_local, rank]
                 )
                 fin_count.index_add_(0, example, torch.ones_like(example))
             if t == max_length:  # every live hypothesis was made to end at this step
@@ -242,6 +312,8 @@ def beam_search(
             state = state.index_select(parent_rows)
             seqs = torch.cat([seqs[parent_rows], next_tok.view(-1, 1)], dim=1)
             attn_hist = torch.cat([attn_hist[parent_rows], attn[parent_rows].unsqueeze(1)], dim=1)
+            if coverage_penalty > 0:
+                coverage = (coverage + attn)[parent_rows]
             tokens = next_tok.reshape(-1)
 
         best = fin_score.argmax(dim=1)

@@ -8,6 +8,7 @@ is :class:`summarizer.config.evaluation.DecodeParams`, whose ``length_penalty`` 
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from summarizer.config.choices import LENGTH_PENALTIES
@@ -17,9 +18,16 @@ NEG_INF = float("-inf")
 
 
 def check_options(
-    max_length: int, min_length: int, ngram: int, length_penalty: str, beam_size: int
+    max_length: int,
+    min_length: int,
+    ngram: int,
+    length_penalty: str,
+    beam_size: int,
+    coverage_penalty: float,
 ) -> None:
     """A :class:`ValueError` for options no search can run with."""
+    if coverage_penalty < 0:
+        raise ValueError(f"coverage_penalty must be >= 0 (0 = off), got {coverage_penalty}")
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     if max_length < 0:
@@ -42,8 +50,13 @@ def constrain(
     min_length: int,
     max_length: int,
     ngram: int,
+    unrepeatable: Tensor | None,
 ) -> None:
-    """Forbid (in place, -inf) what the options rule out at output position ``t``."""
+    """Forbid (in place, -inf) what the options rule out at output position ``t``.
+
+    ``unrepeatable [V]`` (bool, or None for no such rule): the vocabulary ids a hypothesis may
+    not write again once it has them (content words: :mod:`summarizer.content_words`).
+    """
     pad_id, bos_id, eos_id = cfg.pad_id, cfg.bos_id, cfg.eos_id
     log_probs[:, pad_id] = NEG_INF
     log_probs[:, bos_id] = NEG_INF
@@ -53,8 +66,28 @@ def constrain(
         eos = log_probs[:, eos_id].clone()
         log_probs.fill_(NEG_INF)
         log_probs[:, eos_id] = eos
-    elif ngram > 0 and t >= ngram:  # history holds t tokens: a full n-gram exists
+        return
+    if ngram > 0 and t >= ngram:  # history holds t tokens: a full n-gram exists
         block_ngrams(log_probs, history, ngram)
+    if unrepeatable is not None and t > 0:
+        block_repeats(log_probs, history, unrepeatable)
+
+
+def block_repeats(log_probs: Tensor, history: Tensor, unrepeatable: Tensor) -> None:
+    """Ban every token of ``history [N, t]`` that ``unrepeatable`` marks. Ids beyond it are
+    source words copied from outside the vocabulary (a copy model's extended ids): rare words,
+    so content words, banned too."""
+    size = unrepeatable.numel()
+    banned = torch.where(history < size, unrepeatable[history.clamp(max=size - 1)], True)
+    rows, positions = banned.nonzero(as_tuple=True)
+    log_probs[rows, history[rows, positions]] = NEG_INF
+
+
+def coverage_excess(coverage: Tensor) -> Tensor:
+    """OpenNMT-py's "summary" coverage penalty before its weight: the attention given beyond 1
+    to each source position, summed (``coverage [..., S]`` -> ``[...]``). A hypothesis that
+    keeps attending to words it has already written pays for it (See et al.'s repetition)."""
+    return (coverage - 1.0).clamp(min=0.0).sum(-1)
 
 
 def block_ngrams(log_probs: Tensor, history: Tensor, n: int) -> None:

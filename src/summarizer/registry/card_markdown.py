@@ -22,6 +22,7 @@ from summarizer.registry.card_sections import (
     length_section,
     model_section,
     results_section,
+    stutter_section,
 )
 from summarizer.registry.model_card import ModelCard
 
@@ -142,6 +143,7 @@ def render(
     lines += results_section(card)
     lines += evidence_section(card)
     lines += checks_section(card)
+    lines += stutter_section(card)
     if details:
         lines += length_section(card)
         lines += examples_section(card)

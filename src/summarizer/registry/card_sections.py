@@ -247,6 +247,46 @@ def checks_section(card: ModelCard) -> list[str]:
     ]
 
 
+# evaluation.json "checks": (what the model writes, what the references have) per row.
+STUTTER_ROWS = (
+    (
+        "Summaries that say a content word twice",
+        "repeated_word_share",
+        "reference_repeated_word_share",
+    ),
+    (
+        "Summaries that say two consecutive words twice",
+        "repeated_bigram_share",
+        "reference_repeated_bigram_share",
+    ),
+)
+
+
+def stutter_section(card: ModelCard) -> list[str]:
+    checks = card.evaluation.get("checks") or {}
+    rows = [
+        (name, share(checks.get(model_key)), share(checks.get(reference_key)))
+        for name, model_key, reference_key in STUTTER_ROWS
+        if checks.get(model_key) is not None
+    ]
+    if not rows:
+        return []
+    lengths = (
+        "Mean length in words",
+        number(checks.get("mean_prediction_length"), 1),
+        number(checks.get("mean_reference_length"), 1),
+    )
+    return [
+        "## Repetition and length",
+        "",
+        "On the test set, beside the references' own rates (function words and the data's "
+        "markers such as `UNK` and `#` may repeat):",
+        "",
+        *table(["", "This model", "References"], [*rows, lengths]),
+        "",
+    ]
+
+
 def length_section(card: ModelCard) -> list[str]:
     if not card.by_source_length:
         return []

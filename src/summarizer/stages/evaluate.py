@@ -128,7 +128,9 @@ def run(params: EvaluationStageParams) -> EvaluationReport:
         test_set=test_set,
         test=model_scores.to_metrics(),
         baselines={baseline_name: baseline_scores.to_metrics()},
-        checks=DegeneracyChecks.model_validate(degeneracy_metrics(predictions, references)),
+        checks=DegeneracyChecks.model_validate(
+            degeneracy_metrics(predictions, references, summarizer.content_words)
+        ),
         decoding=Decoding(
             examples=len(predictions),
             seconds=round(decode_seconds, 2),

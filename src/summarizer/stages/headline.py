@@ -31,6 +31,8 @@ CHECKS = {
     "distinct_prediction_share": "distinct_share",
     "empty_prediction_share": "empty_share",
     "repeated_trigram_rate": "repeated_trigram_rate",
+    "repeated_word_share": "repeated_word_share",
+    "reference_repeated_word_share": "reference_repeated_word_share",
 }
 
 
@@ -79,7 +81,9 @@ def headline_metrics(
         }
     )
     checks = evaluation.checks.model_dump()
-    metrics.update({name: round(checks[key], 4) for key, name in CHECKS.items()})
+    metrics.update(
+        {name: round(checks[key], 4) for key, name in CHECKS.items() if checks[key] is not None}
+    )
     for key, name in TRAINING.items():
         if training is not None and isinstance(training.get(key), (int, float)):
             metrics[name] = training[key]
