@@ -21,6 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CARRY_ROOT = Path(".gpu")  # relative to the project root, as the device tool's carry wants it
 WHEELS = CARRY_ROOT / "wheels"
 LOCAL = CARRY_ROOT / "local"
+FUNCTION_WORDS = "function_words.json"  # in a run's folder: the summaries' language's stop words
 # The device tool's limits: the whole working tree plus carried folders travels in 64 MiB.
 CARRY_LIMIT_BYTES = 64 * 2**20
 # Packages the project needs that the GPU machine's image lacks (KINDS.md lists what it has).

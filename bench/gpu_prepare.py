@@ -33,6 +33,7 @@ import yaml
 from gpu_layout import (
     CARRY_LIMIT_BYTES,
     DEVICE_PYTHON,
+    FUNCTION_WORDS,
     REPO_ROOT,
     WHEEL_PACKAGES,
     WHEELS,
@@ -51,6 +52,7 @@ from summarizer.config.overlay import apply_overlay
 from summarizer.config.params import Params
 from summarizer.config.paths import Paths
 from summarizer.config.profiles import GPU_PROFILE
+from summarizer.content_words import ContentWords
 from summarizer.evaluation.baselines import baseline
 from summarizer.evaluation.inputs import load_split
 
@@ -95,6 +97,10 @@ def pack(workspace: Workspace, name: str) -> None:
             compression_level=9,
         )
     params = Params.model_validate(workspace.params)
+    # The decoding rule "a content word once" needs the language's function words: spaCy's
+    # list, taken here, since the GPU machine has no spaCy.
+    function_words = ContentWords.of_summaries(params.tokenize).function_words
+    (target / FUNCTION_WORDS).write_text(json.dumps(sorted(function_words), ensure_ascii=False))
     # What evaluate scores against: the ingested test split with every reference, and its lead
     # baseline, written here because documents and references never need to travel.
     with contextlib.chdir(root):  # the stages' paths are relative to the project root

@@ -53,9 +53,10 @@ from typing import Any
 import torch
 import yaml
 
-from gpu_layout import parse_sets, with_sets
+from gpu_layout import FUNCTION_WORDS, parse_sets, with_sets
 from summarizer.config.params import Params, load_params
 from summarizer.config.paths import Paths
+from summarizer.content_words import ContentWords
 from summarizer.inference import Summarizer
 from summarizer.io import read_stage_table
 from summarizer.stages.train import TrainingData
@@ -109,6 +110,11 @@ def decode(
     )
     summarizer = Summarizer.from_dir(model_dir, trainer.device)
     summarizer.options = params.evaluate.decode
+    if params.evaluate.decode.no_repeat_content_words:  # spaCy's list, carried (gpu_prepare.py)
+        function_words = json.loads(Path(FUNCTION_WORDS).read_text(encoding="utf-8"))
+        summarizer.content_words = ContentWords.of_summaries(
+            params.tokenize, data.tgt_vocab.specials, function_words
+        )
     table = read_stage_table(Paths.processed_split("test"), "tokenize", ["id", "source"])
     if max_examples is not None:
         table = table.head(max_examples)

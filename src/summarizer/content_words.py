@@ -39,22 +39,33 @@ def _stop_words(lang: str) -> frozenset[str]:
 
 
 class ContentWords:
-    """The content words of summaries in language ``lang``, sparing ``markers``."""
+    """The content words of summaries in language ``lang``, sparing ``markers``.
 
-    def __init__(self, lang: str, markers: Iterable[str] = ()) -> None:
+    ``function_words``: the language's list when spaCy is not at hand (bench/gpu_prepare.py
+    carries it to the GPU machine, which has no spaCy); by default spaCy's.
+    """
+
+    def __init__(
+        self, lang: str, markers: Iterable[str] = (), function_words: Iterable[str] | None = None
+    ) -> None:
         self.lang = lang
         self.markers = frozenset(markers)
-        self.function_words = _stop_words(lang)
+        self.function_words = (
+            _stop_words(lang) if function_words is None else frozenset(function_words)
+        )
 
     @classmethod
     def of_summaries(
-        cls, tokenize: TokenizeParams, extra_markers: Iterable[str] = ()
+        cls,
+        tokenize: TokenizeParams,
+        extra_markers: Iterable[str] = (),
+        function_words: Iterable[str] | None = None,
     ) -> ContentWords:
         """The content words of the summaries a model trained with ``tokenize`` writes: in its
         target language, sparing its unknown markers and token (and ``extra_markers``, such as a
         vocabulary's special tokens)."""
         markers = [*tokenize.unknown_markers, tokenize.unknown_token, *extra_markers]
-        return cls(tokenize.target_language, markers)
+        return cls(tokenize.target_language, markers, function_words)
 
     def is_content(self, word: str) -> bool:
         """Whether ``word`` is a content word (case does not matter)."""

@@ -49,6 +49,9 @@ ON_PURPOSE: dict[str, str] = {
     "tracking.experiment": PRESET + " (named after the dataset, as scores only compare within one)",
     "register.model_name": PRESET + " (named after the dataset, as scores only compare within one)",
     "evaluate.extra_test_sets.duc2004": PRESET + " (DUC-2004 is a headline test set)",
+    "train.lr": "chosen on validation for the default model's six CPU epochs (README, 'How the "
+    "defaults were chosen': 0.002, 0.003, 0.004); the built-in stays the value the GPU profile "
+    "and the tests' small models train with",
     "model.tie_embeddings": FEATURE,
     # Also only valid with one shared vocabulary (vocab.shared), which ModelParams cannot see.
     "model.share_src_tgt_embeddings": FEATURE,

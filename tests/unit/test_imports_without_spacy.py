@@ -87,6 +87,16 @@ def test_a_model_trains_exports_and_decodes_without_spacy_or_mlflow(tmp_path) ->
             assert "spaCy is not installed" in str(error), error
         else:
             raise AssertionError("decoded without the stop-word list")
+        # bench/gpu_run.py's way: the list carried from a machine with spaCy.
+        from summarizer.content_words import ContentWords
+        summarizer.content_words = ContentWords.of_summaries(
+            TokenizeParams(), vocab.specials, ["the", "on"]
+        )
+        (blocked,) = summarizer.summarize_tokens(
+            sources[:1], DecodeParams(beam_size=2, max_length=5, no_repeat_content_words=True)
+        )
+        content = [w for w in blocked.tokens if w not in ("the", "on")]
+        assert len(content) == len(set(content)), blocked.tokens
         """
     )
     assert result.returncode == 0, result.stderr[-3000:]
