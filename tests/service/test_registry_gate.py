@@ -210,7 +210,7 @@ def test_a_model_that_loops_over_a_few_words_is_not_registered(
     store: Store, model_dir: Path
 ) -> None:
     """Issue 21: the smoke check let through summaries that are mostly repeats of a few words
-    (it caught only one word repeated). The tiny model decoded without repeat blocking loops
+    (it caught only one word repeated). The tiny model decoded without any repeat blocking loops
     ("britain agreed agreed agreed agreed"); with it (the test decoding) it does not."""
     run_id = store.new_run(tags={"git_commit": "abc"})
     outcome = registry.log_and_register(
@@ -219,7 +219,9 @@ def test_a_model_that_loops_over_a_few_words_is_not_registered(
         settings=SETTINGS,
         model_dir=model_dir,
         test_metrics={"rougeL_f": 23.0, "rouge1_f": 24.0, "n_examples": 1951},
-        decode=DECODE.model_copy(update={"no_repeat_ngram_size": 0}),
+        decode=DECODE.model_copy(
+            update={"no_repeat_ngram_size": 0, "no_repeat_content_words": False}
+        ),
         evaluation=evaluation(),
     )
     assert not outcome.registered and versions(store) == []
