@@ -45,7 +45,7 @@ def test_tracked_params_are_the_knobs_grouped_by_section() -> None:
     for prefix in UNTRACKED_PARAMS:
         assert not any(key == prefix or key.startswith(prefix + ".") for key in tracked)
     # The knobs an experiment changes stay, under section-prefixed names that sort together.
-    assert tracked["model.hidden_dim"] == 256 and tracked["train.lr"] == 0.002
+    assert tracked["model.hidden_dim"] == 256 and tracked["train.lr"] == params.train.lr
     assert tracked["evaluate.decode.beam_size"] == 5 and tracked["dataset.name"] == "gigaword"
 
 
